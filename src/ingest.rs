@@ -1,0 +1,310 @@
+//! One poll of one source through the whole pipeline: fetch, decode, parse, normalize, identify,
+//! store. This is where the stages meet; none of them knows about the others' callers.
+//!
+//! Order matters for crash safety: entries are written and flushed before the source's new
+//! validators (ETag, Last-Modified) are, so a crash in between only means the next poll fetches
+//! the whole feed again — and storing the same items again changes nothing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use url::Url;
+
+use crate::cluster::identity_keys;
+use crate::config::{HtmlSelectors, Source, SourceKind};
+use crate::fetch::{CharsetSource, FetchError, FetchOutcome, Fetcher, Validators};
+use crate::normalize::{self, Entry, SourceContext};
+use crate::parse::{self, DateParser, ParseError, ParsedFeed};
+use crate::schedule::{self, PollOutcome, SourceState};
+use crate::store::{Store, StoreError, Upsert};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read {path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the parser task failed: {0}")]
+    Task(String),
+}
+
+/// What one poll did, for logs, `vestnik poll` and the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct PollReport {
+    pub source_id: String,
+    pub status: PollStatus,
+    pub http_status: Option<u16>,
+    /// Items in the response.
+    pub items: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub error: Option<String>,
+    /// Set when the response came from another URL than the configured one.
+    pub final_url: Option<String>,
+    pub elapsed_ms: u128,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PollStatus {
+    Ingested,
+    NotModified,
+    Failed,
+}
+
+/// A date parser for a source: its time zone for dates without an offset, `now` for relative ones.
+pub fn date_parser(timezone: chrono_tz::Tz, now: DateTime<Utc>) -> DateParser {
+    Arc::new(move |text| normalize::dates::parse_date(text, timezone, now))
+}
+
+/// Polls a source once and stores what it has; never fails as a whole — a failure is recorded
+/// in the source's state and in the report, and the other sources go on.
+pub async fn poll_source(source: &Source, store: &Arc<Store>, fetcher: &Fetcher) -> PollReport {
+    let started = Instant::now();
+    let mut report = PollReport {
+        source_id: source.id.clone(),
+        status: PollStatus::Failed,
+        http_status: None,
+        items: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+        error: None,
+        final_url: None,
+        elapsed_ms: 0,
+    };
+    let mut state = match store.source_state(&source.id) {
+        Ok(state) => state.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(source = %source.id, error = %e, "cannot read the source's state; starting afresh");
+            SourceState::default()
+        }
+    };
+    let result = fetch_and_store(source, store, fetcher, &state, &mut report).await;
+    let now = Utc::now();
+    state.last_attempt = Some(now);
+    state.interval_secs = source.interval.as_secs();
+    match result {
+        Ok(validators) => {
+            state.consecutive_failures = 0;
+            state.last_error = None;
+            state.last_success = Some(now);
+            state.last_status = report.http_status;
+            if let Some(validators) = validators {
+                state.etag = validators.etag;
+                state.last_modified = validators.last_modified;
+                state.items_seen = report.items as u64;
+            }
+            state.entries_stored += report.inserted as u64;
+            state.current_url = report.final_url.clone();
+            state.next_due = Some(schedule::next_due(
+                now,
+                source.interval,
+                PollOutcome::Success,
+            ));
+            tracing::info!(source = %source.id, status = ?report.status, items = report.items, inserted = report.inserted, updated = report.updated, "polled");
+        }
+        Err(error) => {
+            report.status = PollStatus::Failed;
+            if let IngestError::Fetch(FetchError::Status(code)) = &error {
+                report.http_status = Some(*code);
+            }
+            state.consecutive_failures += 1;
+            state.last_error = Some(error.to_string());
+            state.last_status = report.http_status;
+            state.next_due = Some(schedule::next_due(
+                now,
+                source.interval,
+                PollOutcome::Failure,
+            ));
+            tracing::warn!(source = %source.id, error = %error, failures = state.consecutive_failures, "poll failed");
+            report.error = Some(error.to_string());
+        }
+    }
+    let saved = store.put_source_state(&source.id, &state);
+    let flushed = match saved {
+        Ok(()) => store.flush().await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = flushed {
+        tracing::error!(source = %source.id, error = %e, "cannot save the source's state");
+        report.status = PollStatus::Failed;
+        report.error = Some(e.to_string());
+    }
+    report.elapsed_ms = started.elapsed().as_millis();
+    report
+}
+
+/// Fetches and stores; returns the validators to keep (none after a 304).
+async fn fetch_and_store(
+    source: &Source,
+    store: &Arc<Store>,
+    fetcher: &Fetcher,
+    state: &SourceState,
+    report: &mut PollReport,
+) -> Result<Option<Validators>, IngestError> {
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    let document = match fetcher.fetch(&source.url, &validators).await? {
+        FetchOutcome::NotModified { final_url } => {
+            report.status = PollStatus::NotModified;
+            report.http_status = Some(304);
+            report.final_url = moved(&source.url, &final_url);
+            return Ok(None);
+        }
+        FetchOutcome::Fetched(document) => document,
+    };
+    report.http_status = Some(document.status);
+    report.final_url = moved(&source.url, &document.final_url);
+    let source = source.clone();
+    let writer = Arc::clone(store);
+    let validators = document.validators.clone();
+    let (counts, items) = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
+        let decoded = document.decode();
+        let now = Utc::now();
+        let feed = parse_document(&decoded.text, &document.final_url, &source, now)?;
+        let entries = normalize_all(&feed, &source.id, &document.final_url, now);
+        let mut counts = (0, 0, 0);
+        for entry in entries {
+            let keys = identity_keys(&entry);
+            match writer.upsert(entry, &keys)? {
+                Upsert::Inserted(_) => counts.0 += 1,
+                Upsert::Updated(_) => counts.1 += 1,
+                Upsert::Unchanged(_) => counts.2 += 1,
+            }
+        }
+        Ok((counts, feed.items.len()))
+    })
+    .await
+    .map_err(|e| IngestError::Task(e.to_string()))??;
+    // Entries reach the disk before the validators that would let us skip them next time.
+    store.flush().await?;
+    report.status = PollStatus::Ingested;
+    report.items = items;
+    (report.inserted, report.updated, report.unchanged) = counts;
+    Ok(Some(validators))
+}
+
+fn moved(configured: &Url, final_url: &Url) -> Option<String> {
+    (configured != final_url).then(|| final_url.to_string())
+}
+
+/// Parses a decoded document the way its source kind says.
+fn parse_document(
+    text: &str,
+    url: &Url,
+    source: &Source,
+    now: DateTime<Utc>,
+) -> Result<ParsedFeed, ParseError> {
+    let dates = date_parser(source.timezone, now);
+    match (source.kind, &source.html) {
+        (SourceKind::Html, Some(selectors)) => parse::parse_html_list(text, url, selectors, dates),
+        _ => parse::parse_feed(text, Some(url), dates),
+    }
+}
+
+fn normalize_all(feed: &ParsedFeed, source_id: &str, base: &Url, now: DateTime<Utc>) -> Vec<Entry> {
+    let context = SourceContext {
+        source_id,
+        base: Some(base),
+    };
+    feed.items
+        .iter()
+        .filter_map(|item| normalize::normalize(item, &context, now))
+        .collect()
+}
+
+/// A source as Vestnik sees it, without storing anything: for `vestnik inspect`.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub feed: ParsedFeed,
+    pub entries: Vec<Entry>,
+    pub identity: Vec<String>,
+    pub charset: &'static str,
+    pub charset_source: CharsetSource,
+}
+
+/// Where `inspect` reads from.
+pub enum Target {
+    Url(Url),
+    File(std::path::PathBuf),
+}
+
+/// Fetches (or reads) a document, decodes, parses and normalizes it.
+pub async fn preview(
+    target: &Target,
+    selectors: Option<&HtmlSelectors>,
+    timezone: chrono_tz::Tz,
+    fetcher: &Fetcher,
+) -> Result<Preview, IngestError> {
+    let (bytes, content_type, base) = match target {
+        Target::Url(url) => match fetcher.fetch(url, &Validators::default()).await? {
+            FetchOutcome::Fetched(doc) => (
+                doc.body.clone(),
+                doc.content_type.clone(),
+                Some(doc.final_url),
+            ),
+            FetchOutcome::NotModified { .. } => return Err(FetchError::Status(304).into()),
+        },
+        Target::File(path) => {
+            let bytes = std::fs::read(path).map_err(|source| IngestError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
+            (bytes, None, None)
+        }
+    };
+    let http_charset = content_type
+        .as_deref()
+        .and_then(crate::fetch::charset::charset_of_content_type);
+    let decoded = crate::fetch::decode(&bytes, http_charset);
+    let now = Utc::now();
+    let dates = date_parser(timezone, now);
+    let feed = match selectors {
+        Some(selectors) => {
+            let page = base
+                .clone()
+                .unwrap_or_else(|| Url::parse("http://localhost/").expect("a constant URL parses"));
+            parse::parse_html_list(&decoded.text, &page, selectors, dates)?
+        }
+        None => parse::parse_feed(&decoded.text, base.as_ref(), dates)?,
+    };
+    let context = SourceContext {
+        source_id: "inspect",
+        base: base.as_ref(),
+    };
+    let entries: Vec<Entry> = feed
+        .items
+        .iter()
+        .filter_map(|item| normalize::normalize(item, &context, now))
+        .collect();
+    let identity = entries
+        .iter()
+        .map(|e| {
+            identity_keys(e)
+                .first()
+                .map(|k| k.0.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    Ok(Preview {
+        feed,
+        entries,
+        identity,
+        charset: decoded.encoding.name(),
+        charset_source: decoded.decided_by,
+    })
+}

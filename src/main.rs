@@ -1,0 +1,333 @@
+//! The `vestnik` command line. Everything it runs lives in the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use url::Url;
+
+use vestnik::config::{Config, LoadError, SourceKind};
+use vestnik::daemon;
+use vestnik::ingest::{self, PollReport, PollStatus, Target};
+
+#[derive(Parser)]
+#[command(
+    name = "vestnik",
+    version,
+    about = "Polls regional news sources and publishes merged, deduplicated topic feeds"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "feeds.toml")]
+    config: PathBuf,
+    /// Log lines as text or as JSON objects.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: poll, ingest, publish and serve until SIGINT or SIGTERM.
+    Run,
+    /// Poll every source (or one) once now, ingest, print a summary per source and exit.
+    Poll {
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Validate the configuration: exit 0, or print each error as FILE:LINE:COL: message and exit 1.
+    Check,
+    /// Show a source as Vestnik sees it after fetch, decode, parse and normalize; stores nothing.
+    Inspect {
+        /// A URL or a local file.
+        target: String,
+        /// Read the target as an HTML page instead of a feed.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+        /// Use this configured source's time zone and HTML selectors.
+        #[arg(long)]
+        source: Option<String>,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every output feed as static files: DIR/TOPIC.rss, .atom and .json.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Feed,
+    Html,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Run) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_format, default_level);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("vestnik: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("vestnik: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check => Ok(check(&cli.config)),
+        Command::Run => {
+            let config = load(&cli.config)?;
+            daemon::run(config, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Poll { source } => poll(&load(&cli.config)?, source.as_deref()).await,
+        Command::Inspect {
+            target,
+            kind,
+            source,
+            json,
+        } => inspect(&cli.config, &target, kind, source.as_deref(), json).await,
+        Command::Export { out } => {
+            let config = load(&cli.config)?;
+            let store = daemon::open_store(&config)?;
+            for path in vestnik::export::export(&config, &store, &out)? {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn check(path: &Path) -> ExitCode {
+    match Config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} sources, {} topics)",
+                path.display(),
+                config.sources.len(),
+                config.topics.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error @ (LoadError::Io { .. } | LoadError::Invalid(_))) => {
+            for line in error.errors() {
+                println!("{line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn poll(config: &Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let sources = daemon::select_sources(config, only)?;
+    let store = daemon::open_store(config)?;
+    let total = sources.len();
+    let mut done = 0;
+    let reports = daemon::poll_once(config, &store, &sources, |report| {
+        done += 1;
+        eprintln!("[{done}/{total}] {}", report.source_id);
+    })
+    .await?;
+    println!(
+        "{:<20} {:<12} {:>4} {:>6} {:>5} {:>7} {:>9} {:>7}  note",
+        "source", "status", "http", "items", "new", "updated", "unchanged", "ms"
+    );
+    for report in &reports {
+        print_report(report);
+    }
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == PollStatus::Failed)
+        .count();
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn print_report(report: &PollReport) {
+    let status = match report.status {
+        PollStatus::Ingested => "ingested",
+        PollStatus::NotModified => "not-modified",
+        PollStatus::Failed => "FAILED",
+    };
+    let mut note = report.error.clone().unwrap_or_default();
+    if let Some(url) = &report.final_url {
+        note = format!("{note} now at {url}").trim().to_string();
+    }
+    println!(
+        "{:<20} {:<12} {:>4} {:>6} {:>5} {:>7} {:>9} {:>7}  {note}",
+        report.source_id,
+        status,
+        report
+            .http_status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".into()),
+        report.items,
+        report.inserted,
+        report.updated,
+        report.unchanged,
+        report.elapsed_ms,
+    );
+}
+
+async fn inspect(
+    config_path: &Path,
+    target: &str,
+    kind: Option<KindArg>,
+    source_id: Option<&str>,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    // The config is optional here: inspect also serves to try out a source before adding it.
+    let config = Config::load(config_path).ok();
+    let source = match (source_id, &config) {
+        (Some(id), Some(config)) => Some(
+            config
+                .source(id)
+                .cloned()
+                .with_context(|| format!("no source \"{id}\" in {}", config_path.display()))?,
+        ),
+        (Some(id), None) => bail!("--source {id} needs a valid {}", config_path.display()),
+        (None, Some(config)) => config
+            .sources
+            .iter()
+            .find(|s| s.url.as_str() == target)
+            .cloned(),
+        (None, None) => None,
+    };
+    let timezone = source
+        .as_ref()
+        .map(|s| s.timezone)
+        .or(config.as_ref().map(|c| c.settings.timezone))
+        .unwrap_or(chrono_tz::Europe::Moscow);
+    let selectors = source.as_ref().and_then(|s| s.html.clone());
+    let wants_html = matches!(kind, Some(KindArg::Html))
+        || source.as_ref().is_some_and(|s| s.kind == SourceKind::Html);
+    if wants_html && selectors.is_none() {
+        bail!("--kind html reads a news list page with CSS selectors: name a configured kind = \"html\" source with --source ID");
+    }
+    let target = match Url::parse(target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Target::Url(url),
+        _ => Target::File(PathBuf::from(target)),
+    };
+    let fetcher = match &config {
+        Some(config) => daemon::fetcher(config)?,
+        None => vestnik::fetch::Fetcher::new(Default::default())?,
+    };
+    let preview = ingest::preview(&target, selectors.as_ref(), timezone, &fetcher).await?;
+    if as_json {
+        let entries: Vec<_> = preview
+            .entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "title": e.title, "link": e.link, "canonical_url": e.canonical_url, "guid": e.guid,
+                    "published": e.published.to_rfc3339(), "text": e.text, "content_html": e.content_html,
+                    "language": e.language,
+                })
+            })
+            .collect();
+        let document = json!({
+            "feed": {
+                "title": preview.feed.title.as_deref().map(vestnik::normalize::text::title_text),
+                "link": preview.feed.link, "language": preview.feed.language,
+                "updated": preview.feed.updated.map(|d| d.to_rfc3339()),
+            },
+            "entries": entries,
+        });
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        let title = preview
+            .feed
+            .title
+            .as_deref()
+            .map(vestnik::normalize::text::title_text)
+            .unwrap_or_default();
+        println!("{title}");
+        println!(
+            "charset {} (decided by {:?}); {} items, {} entries",
+            preview.charset,
+            preview.charset_source,
+            preview.feed.items.len(),
+            preview.entries.len()
+        );
+        for (entry, identity) in preview.entries.iter().zip(&preview.identity) {
+            println!();
+            println!(
+                "{}  {}",
+                entry.published.format("%Y-%m-%d %H:%M UTC"),
+                entry.title
+            );
+            println!("  link      {}", entry.link.as_deref().unwrap_or("—"));
+            println!("  identity  {identity}");
+            let snippet: String = entry.text.chars().take(160).collect();
+            println!("  text      {}", snippet.replace("\n\n", " ¶ "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

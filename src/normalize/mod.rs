@@ -1,0 +1,213 @@
+//! Raw item to [`Entry`]: plain title, clean text, sanitized HTML, reader link and canonical URL,
+//! a real UTC date.
+
+pub mod canonical_url;
+pub mod dates;
+pub mod text;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::parse::{Enclosure, RawItem};
+
+/// A normalized item: what clustering compares, topics read and feeds publish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub source_id: String,
+    /// The source's own item id, when it gave one.
+    pub guid: Option<String>,
+    /// The publisher's link as readers should follow it (tracking parameters dropped).
+    pub link: Option<String>,
+    /// The identity of [`Entry::link`]; two entries with the same one are the same article.
+    pub canonical_url: Option<String>,
+    pub title: String,
+    /// Plain text, paragraphs separated by blank lines.
+    pub text: String,
+    /// Sanitized HTML.
+    pub content_html: String,
+    pub published: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+    pub first_seen: DateTime<Utc>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub enclosures: Vec<Enclosure>,
+    pub language: Option<String>,
+}
+
+/// What normalization needs to know about the source an item came from.
+#[derive(Debug, Clone)]
+pub struct SourceContext<'a> {
+    pub source_id: &'a str,
+    /// The URL the document was fetched from, for resolving relative links.
+    pub base: Option<&'a Url>,
+}
+
+/// How far ahead of now a date may lie before it is taken for a mistake (a wrong time zone or
+/// a scheduled-publication date), and replaced by the time we first saw the item.
+const FUTURE_TOLERANCE_HOURS: i64 = 24;
+
+/// Normalizes one item; `None` when it has nothing a reader could see (no title, text or link).
+pub fn normalize(raw: &RawItem, source: &SourceContext, now: DateTime<Utc>) -> Option<Entry> {
+    let link = raw
+        .link
+        .as_deref()
+        .and_then(|l| canonical_url::reader_link(l, source.base));
+    let canonical_url = link.as_ref().map(canonical_url::canonical_url);
+    let base = link.as_ref().or(source.base);
+
+    // The longer of content and summary is the article; the other is usually its lead.
+    let body_html = match (&raw.content_html, &raw.summary_html) {
+        (Some(content), Some(summary)) if summary.len() > content.len() => summary,
+        (Some(content), _) if !content.trim().is_empty() => content,
+        (_, Some(summary)) => summary,
+        (Some(content), None) => content,
+        (None, None) => "",
+    };
+    let text = text::html_to_text(body_html);
+    let content_html = text::sanitize_html(body_html, base);
+    let mut title = raw
+        .title
+        .as_deref()
+        .map(text::title_text)
+        .unwrap_or_default();
+    if title.is_empty() {
+        title = first_words(&text, 12);
+    }
+    if title.is_empty() && text.is_empty() && link.is_none() {
+        return None;
+    }
+    let published = raw
+        .published
+        .or(raw.updated)
+        .filter(|date| *date <= now + Duration::hours(FUTURE_TOLERANCE_HOURS))
+        .unwrap_or(now);
+    Some(Entry {
+        source_id: source.source_id.to_string(),
+        guid: raw
+            .guid
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string),
+        link: link.map(String::from),
+        canonical_url,
+        title,
+        text,
+        content_html,
+        published,
+        updated: raw.updated,
+        first_seen: now,
+        authors: raw
+            .authors
+            .iter()
+            .map(|a| text::clean_line(a))
+            .filter(|a| !a.is_empty())
+            .collect(),
+        categories: raw
+            .categories
+            .iter()
+            .map(|c| text::clean_line(c))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        enclosures: raw.enclosures.clone(),
+        language: raw
+            .language
+            .as_deref()
+            .map(|l| l.trim().to_ascii_lowercase())
+            .filter(|l| !l.is_empty()),
+    })
+}
+
+/// A stand-in title for items that have none: the first words of the text.
+fn first_words(text: &str, count: usize) -> String {
+    let mut words = text.split_whitespace();
+    let mut title: Vec<&str> = words.by_ref().take(count).collect();
+    if words.next().is_some() {
+        title.push("…");
+    }
+    title.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn item() -> RawItem {
+        RawItem {
+            guid: Some(" g-1 ".into()),
+            link: Some("/news/1/?utm_source=rss#c".into()),
+            title: Some("&laquo;Время&raquo;: новости".into()),
+            summary_html: Some("<p>Лид</p>".into()),
+            content_html: Some("<p>Лид</p><p>Полный <b>текст</b>.</p>".into()),
+            published: Some(now() - Duration::hours(3)),
+            ..RawItem::default()
+        }
+    }
+
+    #[test]
+    fn normalizes_every_field() {
+        let base = Url::parse("https://www.vremya.ru/rss").unwrap();
+        let ctx = SourceContext {
+            source_id: "vremya",
+            base: Some(&base),
+        };
+        let entry = normalize(&item(), &ctx, now()).unwrap();
+        assert_eq!(entry.guid.as_deref(), Some("g-1"));
+        assert_eq!(entry.link.as_deref(), Some("https://www.vremya.ru/news/1/"));
+        assert_eq!(
+            entry.canonical_url.as_deref(),
+            Some("https://vremya.ru/news/1")
+        );
+        assert_eq!(entry.title, "«Время»: новости");
+        assert_eq!(entry.text, "Лид\n\nПолный текст.");
+        assert_eq!(entry.content_html, "<p>Лид</p><p>Полный <b>текст</b>.</p>");
+        assert_eq!(entry.published, now() - Duration::hours(3));
+        assert_eq!(entry.first_seen, now());
+    }
+
+    #[test]
+    fn missing_or_far_future_dates_become_first_seen() {
+        let ctx = SourceContext {
+            source_id: "s",
+            base: None,
+        };
+        let mut raw = item();
+        raw.published = None;
+        assert_eq!(normalize(&raw, &ctx, now()).unwrap().published, now());
+        raw.published = Some(now() + Duration::days(3));
+        assert_eq!(normalize(&raw, &ctx, now()).unwrap().published, now());
+        raw.published = Some(now() + Duration::hours(2));
+        assert_eq!(
+            normalize(&raw, &ctx, now()).unwrap().published,
+            now() + Duration::hours(2)
+        );
+    }
+
+    #[test]
+    fn empty_items_are_dropped_and_untitled_ones_get_a_title() {
+        let ctx = SourceContext {
+            source_id: "s",
+            base: None,
+        };
+        assert!(normalize(&RawItem::default(), &ctx, now()).is_none());
+        let raw = RawItem {
+            summary_html: Some("Один два три четыре пять шесть семь восемь девять десять одиннадцать двенадцать тринадцать".into()),
+            ..RawItem::default()
+        };
+        let entry = normalize(&raw, &ctx, now()).unwrap();
+        assert_eq!(
+            entry.title,
+            "Один два три четыре пять шесть семь восемь девять десять одиннадцать двенадцать …"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! Atom 1.0 through `atom_syndication`.
+
+use atom_syndication::{
+    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text,
+};
+use chrono::{DateTime, Utc};
+
+use super::{item_id, updated, FeedMeta, Format};
+use crate::store::StoredEntry;
+
+fn fixed(date: DateTime<Utc>) -> FixedDateTime {
+    date.fixed_offset()
+}
+
+pub(super) fn render(
+    meta: &FeedMeta,
+    entries: &[StoredEntry],
+    last_modified: DateTime<Utc>,
+) -> Result<Vec<u8>, String> {
+    let atom_entries = entries
+        .iter()
+        .map(|stored| {
+            let entry = &stored.entry;
+            let outlet = meta.outlet(&entry.source_id);
+            Entry {
+                id: item_id(stored),
+                title: Text::plain(entry.title.clone()),
+                updated: fixed(updated(stored)),
+                published: Some(fixed(entry.published)),
+                authors: vec![Person {
+                    name: outlet.title.clone(),
+                    uri: (!outlet.url.is_empty()).then(|| outlet.url.clone()),
+                    email: None,
+                    ..Person::default()
+                }],
+                links: entry
+                    .link
+                    .iter()
+                    .map(|href| Link {
+                        href: href.clone(),
+                        rel: "alternate".to_string(),
+                        mime_type: Some("text/html".to_string()),
+                        ..Link::default()
+                    })
+                    .collect(),
+                categories: entry
+                    .categories
+                    .iter()
+                    .map(|c| Category {
+                        term: c.clone(),
+                        ..Category::default()
+                    })
+                    .collect(),
+                summary: Some(Text::plain(summary(&entry.text))),
+                content: Some(Content {
+                    value: Some(entry.content_html.clone()),
+                    content_type: Some("html".to_string()),
+                    ..Content::default()
+                }),
+                ..Entry::default()
+            }
+        })
+        .collect();
+    let feed = Feed {
+        id: meta.self_url(Format::Atom),
+        title: Text::plain(meta.title.clone()),
+        updated: fixed(last_modified),
+        authors: vec![Person {
+            name: "Vestnik".to_string(),
+            email: None,
+            uri: Some(meta.home_url()),
+            ..Person::default()
+        }],
+        links: vec![
+            Link {
+                href: meta.self_url(Format::Atom),
+                rel: "self".to_string(),
+                mime_type: Some("application/atom+xml".to_string()),
+                ..Link::default()
+            },
+            Link {
+                href: meta.home_url(),
+                rel: "alternate".to_string(),
+                mime_type: Some("text/html".to_string()),
+                ..Link::default()
+            },
+        ],
+        generator: Some(Generator {
+            value: "Vestnik".to_string(),
+            uri: None,
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        }),
+        lang: Some("ru".to_string()),
+        entries: atom_entries,
+        ..Feed::default()
+    };
+    let mut bytes = Vec::with_capacity(4096 + entries.len() * 2048);
+    feed.write_to(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// The first paragraph, cut at a word near 300 characters: what readers show in lists.
+pub(super) fn summary(text: &str) -> String {
+    let first = text.split("\n\n").next().unwrap_or_default();
+    if first.chars().count() <= 300 {
+        return first.to_string();
+    }
+    let cut: String = first.chars().take(300).collect();
+    let cut = cut.rsplit_once(' ').map(|(head, _)| head).unwrap_or(&cut);
+    format!("{cut}…")
+}

@@ -1,0 +1,94 @@
+//! The operator's page at `/`: server-rendered, no JavaScript, everything a source wrote escaped.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Html;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use super::{source_status, AppState};
+use crate::topics::TopicFeed;
+
+const NEWEST_PER_TOPIC: usize = 5;
+
+pub(super) async fn page(State(state): State<Arc<AppState>>) -> Html<String> {
+    let page = tokio::task::spawn_blocking(move || render(&state)).await;
+    Html(page.unwrap_or_else(|e| {
+        format!(
+            "<!doctype html><p>cannot render the dashboard: {}</p>",
+            text(&e.to_string())
+        )
+    }))
+}
+
+fn render(state: &AppState) -> String {
+    let config = state.config();
+    let mut html = String::with_capacity(16 * 1024);
+    html.push_str(
+        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Vestnik</title>",
+    );
+    html.push_str("<style>body{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}.failing{color:#b00}.ok{color:#070}</style>");
+    html.push_str("</head><body><h1>Vestnik</h1>");
+    let _ = write!(
+        html,
+        "<p>{} entries stored; running since {}.</p><h2>Sources</h2><table><tr><th>source</th><th>status</th><th>last success</th><th>last error</th><th>items</th><th>stored</th><th>next poll</th></tr>",
+        state.store.entry_count(),
+        state.started.format("%Y-%m-%d %H:%M UTC")
+    );
+    for source in &config.sources {
+        let source_state = state
+            .store
+            .source_state(&source.id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let status = source_status(&source_state);
+        let when = |d: Option<chrono::DateTime<chrono::Utc>>| {
+            d.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "—".into())
+        };
+        let _ = write!(
+            html,
+            "<tr><td><a href=\"{}\">{}</a></td><td class=\"{status}\">{status}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            attr(source.url.as_str()),
+            text(source.title.as_deref().unwrap_or(&source.id)),
+            when(source_state.last_success),
+            text(source_state.last_error.as_deref().unwrap_or("")),
+            source_state.items_seen,
+            source_state.entries_stored,
+            when(source_state.next_due),
+        );
+    }
+    html.push_str("</table><h2>Topics</h2>");
+    let topics = std::iter::once(TopicFeed::all(&config))
+        .chain(config.topics.iter().map(|t| TopicFeed::new(t, &config)));
+    for topic in topics {
+        let _ = write!(html, "<h3>{}</h3><p>", text(&topic.title));
+        for ext in ["rss", "atom", "json"] {
+            let _ = write!(
+                html,
+                "<a href=\"/feeds/{}.{ext}\">{ext}</a> ",
+                attr(&topic.id)
+            );
+        }
+        html.push_str("</p><ul>");
+        for stored in topic
+            .select(&state.store, NEWEST_PER_TOPIC)
+            .unwrap_or_default()
+        {
+            let entry = &stored.entry;
+            let _ = write!(
+                html,
+                "<li><a href=\"{}\">{}</a> <small>{} · {}</small></li>",
+                attr(entry.link.as_deref().unwrap_or("#")),
+                text(&entry.title),
+                text(&entry.source_id),
+                entry.published.format("%Y-%m-%d %H:%M UTC"),
+            );
+        }
+        html.push_str("</ul>");
+    }
+    html.push_str("</body></html>");
+    html
+}

@@ -1,0 +1,373 @@
+//! The sled store: entries, the keys that identify them, a time index and per-source state.
+//!
+//! Writes that belong together (an entry, its keys and its index row) happen in one sled
+//! transaction, so a crash never leaves an entry without its index or a key pointing nowhere.
+//! Callers flush before they report a poll done or advance a source's validators: a poll that is
+//! lost in a crash is simply fetched again, and ingesting it again changes nothing.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+
+use crate::cluster::{EntryId, IdentityKey, StoryId};
+use crate::normalize::Entry;
+use crate::schedule::SourceState;
+
+/// Bumped when the layout of the trees or of their values changes incompatibly.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// An entry as stored: its stable id and its story.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEntry {
+    pub id: EntryId,
+    pub story_id: StoryId,
+    #[serde(flatten)]
+    pub entry: Entry,
+}
+
+/// What storing an entry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upsert {
+    Inserted(EntryId),
+    Updated(EntryId),
+    Unchanged(EntryId),
+}
+
+impl Upsert {
+    pub fn id(&self) -> &EntryId {
+        match self {
+            Upsert::Inserted(id) | Upsert::Updated(id) | Upsert::Unchanged(id) => id,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store holds a value it cannot read ({what}): {source}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "the store at {path} has schema version {found}; this Vestnik reads version {expected}"
+    )]
+    Schema {
+        path: String,
+        found: u32,
+        expected: u32,
+    },
+}
+
+pub struct Store {
+    db: sled::Db,
+    entries: sled::Tree,
+    keys: sled::Tree,
+    by_time: sled::Tree,
+    sources: sled::Tree,
+    /// Counts changes to what feeds show, so published feeds know when to render again.
+    generation: AtomicU64,
+}
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(path).open()?;
+        let meta = db.open_tree("meta")?;
+        match meta.get(SCHEMA_KEY)? {
+            Some(found) => {
+                let found = found
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema {
+                        path: path.display().to_string(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+            None => {
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+        }
+        Ok(Store {
+            entries: db.open_tree("entries")?,
+            keys: db.open_tree("entry_keys")?,
+            by_time: db.open_tree("entries_by_time")?,
+            sources: db.open_tree("source_state")?,
+            db,
+            generation: AtomicU64::new(1),
+        })
+    }
+
+    /// Stores an entry, or updates the stored entry that any of `keys` already identifies.
+    pub fn upsert(&self, entry: Entry, keys: &[IdentityKey]) -> Result<Upsert, StoreError> {
+        let Some(first_key) = keys.first() else {
+            return Err(StoreError::Corrupt {
+                what: "an entry without identity keys".into(),
+                source: serde::de::Error::custom("no keys"),
+            });
+        };
+        let result = (&self.entries, &self.keys, &self.by_time).transaction(
+            |(entries, key_index, by_time)| {
+                let mut existing = None;
+                for key in keys {
+                    if let Some(id) = key_index.get(key.0.as_bytes())? {
+                        existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
+                        break;
+                    }
+                }
+                let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
+                    Some(old) => {
+                        let old = old?;
+                        let merged = merge(&old, entry.clone());
+                        if merged == old {
+                            Upsert::Unchanged(old.id.clone())
+                        } else {
+                            by_time.remove(time_key(old.entry.published, &old.id))?;
+                            by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
+                            write_entry(entries, &merged)?;
+                            Upsert::Updated(old.id)
+                        }
+                    }
+                    None => {
+                        let id = EntryId::from_key(first_key);
+                        let stored = StoredEntry {
+                            story_id: id.clone(),
+                            id: id.clone(),
+                            entry: entry.clone(),
+                        };
+                        by_time.insert(time_key(stored.entry.published, &id), &[])?;
+                        write_entry(entries, &stored)?;
+                        Upsert::Inserted(id)
+                    }
+                };
+                for key in keys {
+                    key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
+                }
+                Ok(outcome)
+            },
+        );
+        let outcome = result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })?;
+        if !matches!(outcome, Upsert::Unchanged(_)) {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(outcome)
+    }
+
+    /// Waits until everything written so far is on disk (as far as sled can promise).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn entry(&self, id: &EntryId) -> Result<Option<StoredEntry>, StoreError> {
+        self.entries
+            .get(id.0.as_bytes())?
+            .map(|bytes| decode(&bytes, "entry"))
+            .transpose()
+    }
+
+    /// Entries newest first (by published time).
+    pub fn newest(&self) -> impl Iterator<Item = Result<StoredEntry, StoreError>> + '_ {
+        self.by_time.iter().rev().filter_map(move |row| {
+            let id = match row {
+                Ok((key, _)) => {
+                    EntryId(String::from_utf8_lossy(key.get(8..).unwrap_or_default()).into_owned())
+                }
+                Err(e) => return Some(Err(StoreError::Sled(e))),
+            };
+            // A time row without its entry cannot come from a transaction; skip rather than fail.
+            self.entry(&id).transpose()
+        })
+    }
+
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn source_state(&self, source_id: &str) -> Result<Option<SourceState>, StoreError> {
+        self.sources
+            .get(source_id.as_bytes())?
+            .map(|bytes| decode(&bytes, "source state"))
+            .transpose()
+    }
+
+    pub fn put_source_state(&self, source_id: &str, state: &SourceState) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(state).map_err(|source| StoreError::Corrupt {
+            what: "source state".into(),
+            source,
+        })?;
+        self.sources.insert(source_id.as_bytes(), bytes)?;
+        Ok(())
+    }
+
+    /// Changes whenever an entry is added or changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+}
+
+/// An updated entry keeps its id, story and first-seen time; a date that was only the time we
+/// first saw it (the source gave none) does not move forward with every poll.
+fn merge(old: &StoredEntry, mut new: Entry) -> StoredEntry {
+    if new.published == new.first_seen {
+        new.published = old.entry.published;
+    }
+    new.first_seen = old.entry.first_seen;
+    StoredEntry {
+        id: old.id.clone(),
+        story_id: old.story_id.clone(),
+        entry: new,
+    }
+}
+
+/// Time index key: big-endian milliseconds (sign bit flipped so order is numeric) + entry id.
+fn time_key(published: DateTime<Utc>, id: &EntryId) -> Vec<u8> {
+    let millis = (published.timestamp_millis() as u64) ^ (1 << 63);
+    let mut key = Vec::with_capacity(8 + id.0.len());
+    key.extend_from_slice(&millis.to_be_bytes());
+    key.extend_from_slice(id.0.as_bytes());
+    key
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        what: what.to_string(),
+        source,
+    })
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn read_entry(entries: &TransactionalTree, id: &EntryId) -> TxResult<Option<StoredEntry>> {
+    match entries.get(id.0.as_bytes())? {
+        Some(bytes) => decode(&bytes, "entry")
+            .map(Some)
+            .map_err(ConflictableTransactionError::Abort),
+        None => Ok(None),
+    }
+}
+
+fn write_entry(entries: &TransactionalTree, stored: &StoredEntry) -> TxResult<()> {
+    let bytes = serde_json::to_vec(stored).map_err(|source| {
+        ConflictableTransactionError::Abort(StoreError::Corrupt {
+            what: "entry".into(),
+            source,
+        })
+    })?;
+    entries.insert(stored.id.0.as_bytes(), bytes)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::identity_keys;
+    use chrono::Duration;
+
+    fn entry(link: &str, guid: &str, title: &str, hours_ago: i64) -> Entry {
+        let now = Utc::now();
+        Entry {
+            source_id: "s".into(),
+            guid: Some(guid.into()),
+            link: Some(link.into()),
+            canonical_url: Some(link.into()),
+            title: title.into(),
+            text: "текст".into(),
+            content_html: "<p>текст</p>".into(),
+            published: now - Duration::hours(hours_ago),
+            updated: None,
+            first_seen: now,
+            authors: vec![],
+            categories: vec![],
+            enclosures: vec![],
+            language: Some("ru".into()),
+        }
+    }
+
+    fn upsert(store: &Store, e: Entry) -> Upsert {
+        let keys = identity_keys(&e);
+        store.upsert(e, &keys).unwrap()
+    }
+
+    #[test]
+    fn the_same_entry_is_stored_once_and_updated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let first = upsert(&store, entry("https://a.ru/1", "g1", "Первая", 2));
+        assert!(matches!(first, Upsert::Inserted(_)));
+        let generation = store.generation();
+        let mut again = entry("https://a.ru/1", "g1", "Первая", 2);
+        again.published = store.entry(first.id()).unwrap().unwrap().entry.published;
+        again.first_seen = Utc::now() + Duration::minutes(5);
+        assert_eq!(upsert(&store, again), Upsert::Unchanged(first.id().clone()));
+        assert_eq!(store.generation(), generation);
+        // Same guid, new link and title: the same entry, changed.
+        let moved = upsert(
+            &store,
+            entry("https://a.ru/1-new", "g1", "Первая (обновлено)", 2),
+        );
+        assert_eq!(moved, Upsert::Updated(first.id().clone()));
+        assert_eq!(store.entry_count(), 1);
+        let newest: Vec<_> = store.newest().map(Result::unwrap).collect();
+        assert_eq!(newest.len(), 1);
+        assert_eq!(newest[0].entry.title, "Первая (обновлено)");
+    }
+
+    #[test]
+    fn newest_first_and_reopen_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            upsert(&store, entry("https://a.ru/old", "1", "Старая", 10));
+            upsert(&store, entry("https://a.ru/new", "2", "Новая", 1));
+            upsert(&store, entry("https://a.ru/mid", "3", "Средняя", 5));
+            store
+                .put_source_state(
+                    "s",
+                    &SourceState {
+                        etag: Some("\"x\"".into()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            store.db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let titles: Vec<String> = store.newest().map(|e| e.unwrap().entry.title).collect();
+        assert_eq!(titles, ["Новая", "Средняя", "Старая"]);
+        assert_eq!(
+            store.source_state("s").unwrap().unwrap().etag.as_deref(),
+            Some("\"x\"")
+        );
+    }
+
+    #[test]
+    fn a_store_of_another_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(SCHEMA_KEY, &99u32.to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+}
