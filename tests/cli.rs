@@ -1,0 +1,215 @@
+//! The `vestnik` binary as operators run it.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fixture_sources, free_port, write_config, Upstream};
+
+fn vestnik() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vestnik"))
+}
+
+#[test]
+fn check_accepts_the_shipped_config() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/feeds.toml");
+    let output = vestnik()
+        .args(["--config", shipped, "check"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn check_reports_each_error_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, "[settings]\ninterval = \"15 minutes\"\n").unwrap();
+    let output = vestnik()
+        .current_dir(dir.path())
+        .args(["--config", "feeds.toml", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        stdout.trim(),
+        "feeds.toml:2:12: expected a duration such as \"30s\", \"15m\", \"6h\" or \"180d\", found \"15 minutes\""
+    );
+
+    std::fs::write(
+        &path,
+        "[[source]]\nid = \"ok\"\nurl = \"https://a.ru/rss\"\n\n[[source]]\nid = \"ok\"\nurl = \"not a url\"\n",
+    )
+    .unwrap();
+    let output = vestnik()
+        .current_dir(dir.path())
+        .args(["--config", "feeds.toml", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let lines: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], "feeds.toml:6:6: duplicate source id \"ok\"");
+    assert!(
+        lines[1].starts_with("feeds.toml:7:7: expected an http or https URL"),
+        "{}",
+        lines[1]
+    );
+}
+
+/// The daemon polls at start, serves the feeds, and exits 0 on SIGTERM after flushing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_feeds_and_stops_cleanly_on_sigterm() {
+    let sources = fixture_sources();
+    let upstream = Upstream::start(sources.iter().map(|(_, p, r)| (*p, r.clone())).collect()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let named: Vec<(&str, String)> = sources
+        .iter()
+        .map(|(id, p, _)| (*id, upstream.url(p)))
+        .collect();
+    let config = write_config(dir.path(), &listen, &named, "");
+    let child = vestnik()
+        .args(["--config", config.to_str().unwrap(), "run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut items = 0;
+    while Instant::now() < deadline {
+        if let Ok(response) = reqwest::get(format!("http://{listen}/feeds/all.json")).await {
+            if let Ok(json) = response.json::<serde_json::Value>().await {
+                items = json["items"].as_array().map(Vec::len).unwrap_or(0);
+                if items == 17 {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        items, 17,
+        "the daemon should have polled all four sources at start"
+    );
+    let dashboard = reqwest::get(format!("http://{listen}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dashboard.contains("Источник lenobl"), "{dashboard}");
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    // Everything it stored is there for the next start: poll again finds nothing new.
+    let output = vestnik()
+        .args(["--config", config.to_str().unwrap(), "poll"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    for line in stdout.lines().skip(1) {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(columns[1], "ingested", "{line}");
+        assert_eq!(columns[4], "0", "no new entries expected: {line}");
+    }
+}
+
+#[test]
+fn inspect_shows_a_windows_1251_file_as_json() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/feeds/vremya.1251.rss.xml"
+    );
+    let output = vestnik()
+        .args([
+            "--config",
+            "/nonexistent/feeds.toml",
+            "inspect",
+            path,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let entries = json["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    assert_eq!(
+        entries[0]["title"],
+        "Ленобласть и Беларусь будут обмениваться опытом поддержки НКО"
+    );
+    assert_eq!(
+        entries[0]["canonical_url"],
+        "https://vremya-kingisepp.ru/news/2026/11/24/lenoblast-belarus-nko.html"
+    );
+    assert_eq!(entries[0]["published"], "2026-11-24T11:40:00+00:00");
+    assert!(json["feed"]["title"].as_str().unwrap().contains("Время"));
+}
+
+#[test]
+fn export_writes_every_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "127.0.0.1:8080",
+        &[],
+        "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = 'НКО'\n",
+    );
+    let out = dir.path().join("public");
+    let output = vestnik()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "export",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in [
+        "all.rss", "all.atom", "all.json", "ngo.rss", "ngo.atom", "ngo.json",
+    ] {
+        let bytes = std::fs::read(out.join(name)).unwrap();
+        if name.ends_with(".json") {
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap();
+        } else {
+            feed_rs::parser::parse(&bytes[..]).unwrap();
+        }
+    }
+}

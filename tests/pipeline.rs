@@ -1,0 +1,399 @@
+//! Whole flows: fixture sources on a loopback upstream, polled into a real sled store, read back
+//! from Vestnik's own HTTP server by feed parsers.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use common::{fixture_sources, load, serve, write_config, Reply, Upstream};
+use vestnik::daemon;
+use vestnik::ingest::PollStatus;
+
+const SEED_TITLE_LENOBL: &str = "Ленинградская область предложила Беларуси дружить НКО";
+const SEED_TITLE_VREMYA: &str = "Ленобласть и Беларусь будут обмениваться опытом поддержки НКО";
+const SEED_TITLE_NEWS47: &str =
+    "Дрозденко договорился с Минской областью о сотрудничестве в сфере НКО";
+const ALL_ITEMS: usize = 5 + 4 + 4 + 4;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    upstream: Upstream,
+    config: vestnik::config::Config,
+    store: Arc<vestnik::store::Store>,
+}
+
+async fn setup(extra_sources: Vec<(&'static str, &'static str, Reply)>) -> Setup {
+    let mut sources = fixture_sources();
+    sources.extend(extra_sources);
+    let upstream = Upstream::start(
+        sources
+            .iter()
+            .map(|(_, path, reply)| (*path, reply.clone()))
+            .collect(),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let named: Vec<(&str, String)> = sources
+        .iter()
+        .map(|(id, path, _)| (*id, upstream.url(path)))
+        .collect();
+    let topics = "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = 'НКО OR волонтер*'\n";
+    let config = load(&write_config(dir.path(), "127.0.0.1:8080", &named, topics));
+    let store = daemon::open_store(&config).unwrap();
+    Setup {
+        _dir: dir,
+        upstream,
+        config,
+        store,
+    }
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    reqwest::get(url).await.unwrap()
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn every_format_goes_in_and_comes_out_of_the_store() {
+    let setup = setup(vec![]).await;
+    let reports = daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
+        .await
+        .unwrap();
+    for report in &reports {
+        assert_eq!(report.status, PollStatus::Ingested, "{report:?}");
+    }
+    assert_eq!(reports.iter().map(|r| r.inserted).sum::<usize>(), ALL_ITEMS);
+    assert_eq!(setup.store.entry_count(), ALL_ITEMS);
+
+    let base = serve(setup.config.clone(), Arc::clone(&setup.store)).await;
+
+    // RSS, read back by feed-rs.
+    let response = get(&format!("{base}/feeds/all.rss")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
+    let rss = feed_rs::parser::parse(&response.bytes().await.unwrap()[..]).unwrap();
+    assert_eq!(rss.entries.len(), ALL_ITEMS);
+    let titles: Vec<String> = rss
+        .entries
+        .iter()
+        .map(|e| e.title.clone().unwrap().content)
+        .collect();
+    for title in [SEED_TITLE_LENOBL, SEED_TITLE_VREMYA, SEED_TITLE_NEWS47] {
+        assert!(
+            titles.iter().any(|t| t == title),
+            "{title} missing from {titles:#?}"
+        );
+    }
+    // Newest first.
+    let dates: Vec<_> = rss.entries.iter().map(|e| e.published.unwrap()).collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "{dates:?}");
+    let lenobl = rss
+        .entries
+        .iter()
+        .find(|e| e.title.as_ref().unwrap().content == SEED_TITLE_LENOBL)
+        .unwrap();
+    assert_eq!(
+        lenobl.links[0].href,
+        "https://lenobl.ru/ru/dlya-smi/news/58312/"
+    );
+    assert_eq!(lenobl.published, Some(utc("2026-11-24T07:15:00Z")));
+    let vremya = rss
+        .entries
+        .iter()
+        .find(|e| e.title.as_ref().unwrap().content == SEED_TITLE_VREMYA)
+        .unwrap();
+    assert_eq!(
+        vremya.links[0].href,
+        "https://vremya-kingisepp.ru/news/2026/11/24/lenoblast-belarus-nko.html"
+    );
+    assert_eq!(vremya.published, Some(utc("2026-11-24T11:40:00Z")));
+    let description = vremya.summary.as_ref().unwrap().content.clone();
+    assert!(
+        description.contains("социально ориентированных некоммерческих организаций"),
+        "{description}"
+    );
+
+    // Atom, read back by atom_syndication.
+    let atom_bytes = get(&format!("{base}/feeds/all.atom"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let atom = atom_syndication::Feed::read_from(&atom_bytes[..]).unwrap();
+    assert_eq!(atom.entries.len(), ALL_ITEMS);
+    let news47 = atom
+        .entries
+        .iter()
+        .find(|e| e.title.value == SEED_TITLE_NEWS47)
+        .unwrap();
+    assert_eq!(news47.links[0].href, "https://47news.ru/articles/260114/");
+    assert_eq!(
+        news47.published.unwrap().with_timezone(&Utc),
+        utc("2026-11-24T09:05:00Z")
+    );
+    assert!(atom
+        .links
+        .iter()
+        .any(|l| l.rel == "self" && l.href == "http://127.0.0.1:8080/feeds/all.atom"));
+
+    // JSON Feed, read back as JSON.
+    let json: serde_json::Value = get(&format!("{base}/feeds/all.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), ALL_ITEMS);
+    assert!(items.iter().any(|i| i["title"] == "Минская и Ленинградская области подписали дорожную карту гуманитарного сотрудничества"));
+    // Every format names each story by the same stable id.
+    let rss_ids: std::collections::BTreeSet<String> =
+        rss.entries.iter().map(|e| e.id.clone()).collect();
+    let json_ids: std::collections::BTreeSet<String> = items
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rss_ids, json_ids);
+
+    // A topic feed carries only what matches; an unknown topic is 404.
+    let ngo = feed_rs::parser::parse(
+        &get(&format!("{base}/feeds/ngo.rss"))
+            .await
+            .bytes()
+            .await
+            .unwrap()[..],
+    )
+    .unwrap();
+    assert!(
+        !ngo.entries.is_empty() && ngo.entries.len() < ALL_ITEMS,
+        "{}",
+        ngo.entries.len()
+    );
+    assert!(ngo
+        .entries
+        .iter()
+        .any(|e| e.title.as_ref().unwrap().content == SEED_TITLE_LENOBL));
+    assert_eq!(get(&format!("{base}/feeds/nope.rss")).await.status(), 404);
+    assert_eq!(get(&format!("{base}/feeds/all.xml")).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_second_poll_is_conditional_and_a_304_changes_nothing() {
+    let setup = setup(vec![]).await;
+    setup.upstream.set(
+        "/lenobl/rss",
+        Reply::ok(
+            "application/rss+xml",
+            common::fixture("feeds/lenobl.rss.xml"),
+        )
+        .with_etag("\"lenobl-v1\""),
+    );
+    let lenobl = vec![setup.config.source("lenobl").unwrap().clone()];
+    let first = daemon::poll_once(&setup.config, &setup.store, &lenobl, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(first[0].status, PollStatus::Ingested);
+    assert_eq!(first[0].inserted, 5);
+    let state = setup.store.source_state("lenobl").unwrap().unwrap();
+    assert_eq!(state.etag.as_deref(), Some("\"lenobl-v1\""));
+
+    let second = daemon::poll_once(&setup.config, &setup.store, &lenobl, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(second[0].status, PollStatus::NotModified);
+    assert_eq!(second[0].http_status, Some(304));
+    let requests = setup.upstream.requests_to("/lenobl/rss");
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].headers.get("if-none-match").is_none());
+    assert_eq!(requests[1].headers["if-none-match"], "\"lenobl-v1\"");
+    assert!(requests[1].headers["user-agent"]
+        .to_str()
+        .unwrap()
+        .starts_with("vestnik/"));
+    assert_eq!(setup.store.entry_count(), 5);
+    let state = setup.store.source_state("lenobl").unwrap().unwrap();
+    assert!(state.last_success.is_some() && state.consecutive_failures == 0);
+}
+
+#[tokio::test]
+async fn a_repeated_item_is_not_stored_twice() {
+    let setup = setup(vec![]).await;
+    daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
+        .await
+        .unwrap();
+    let again = daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|r| r.inserted).sum::<usize>(), 0);
+    assert_eq!(again.iter().map(|r| r.unchanged).sum::<usize>(), ALL_ITEMS);
+    assert_eq!(setup.store.entry_count(), ALL_ITEMS);
+    // The same item under a tracking-decorated link is the same entry too.
+    let decorated = String::from_utf8(common::fixture("feeds/lenobl.rss.xml"))
+        .unwrap()
+        .replace(
+            "utm_source=rss&amp;utm_medium=feed",
+            "utm_source=vk&amp;utm_campaign=x",
+        );
+    setup.upstream.set(
+        "/lenobl/rss",
+        Reply::ok("application/rss+xml", decorated.into_bytes()),
+    );
+    let lenobl = vec![setup.config.source("lenobl").unwrap().clone()];
+    let third = daemon::poll_once(&setup.config, &setup.store, &lenobl, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(third[0].inserted, 0, "{:?}", third[0]);
+    assert_eq!(setup.store.entry_count(), ALL_ITEMS);
+}
+
+#[tokio::test]
+async fn windows_1251_announced_only_by_http_is_decoded() {
+    let body = common::fixture("feeds/vremya.1251.rss.xml");
+    let text_start = body.windows(2).position(|w| w == b"?>").unwrap() + 2;
+    let undeclared = body[text_start..].to_vec();
+    let setup = setup(vec![(
+        "vremya-bare",
+        "/vremya/bare",
+        Reply::ok("text/xml; charset=windows-1251", undeclared),
+    )])
+    .await;
+    let only = vec![setup.config.source("vremya-bare").unwrap().clone()];
+    let reports = daemon::poll_once(&setup.config, &setup.store, &only, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reports[0].status, PollStatus::Ingested, "{:?}", reports[0]);
+    let titles: Vec<String> = setup
+        .store
+        .newest()
+        .map(|e| e.unwrap().entry.title)
+        .collect();
+    assert!(titles.iter().any(|t| t == SEED_TITLE_VREMYA), "{titles:?}");
+}
+
+#[tokio::test]
+async fn a_failing_source_leaves_the_others_flowing() {
+    let setup = setup(vec![
+        ("broken", "/broken/rss", Reply::status(500)),
+        (
+            "garbage",
+            "/garbage/rss",
+            Reply::ok(
+                "text/xml",
+                b"\x00\x01<rss><channel><item><title>\xff\xfe".to_vec(),
+            ),
+        ),
+    ])
+    .await;
+    let reports = daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
+        .await
+        .unwrap();
+    let by_id = |id: &str| reports.iter().find(|r| r.source_id == id).unwrap().clone();
+    assert_eq!(by_id("broken").status, PollStatus::Failed);
+    assert_eq!(by_id("broken").http_status, Some(500));
+    assert_eq!(by_id("garbage").status, PollStatus::Failed);
+    for id in ["lenobl", "vremya", "news47", "belta"] {
+        assert_eq!(by_id(id).status, PollStatus::Ingested, "{id}");
+    }
+    assert_eq!(setup.store.entry_count(), ALL_ITEMS);
+
+    let base = serve(setup.config.clone(), Arc::clone(&setup.store)).await;
+    let health: serde_json::Value = get(&format!("{base}/healthz")).await.json().await.unwrap();
+    assert_eq!(health["status"], "degraded");
+    let sources = health["sources"].as_array().unwrap();
+    let broken = sources.iter().find(|s| s["id"] == "broken").unwrap();
+    assert_eq!(broken["status"], "failing");
+    assert_eq!(broken["consecutive_failures"], 1);
+    assert_eq!(broken["last_error"], "HTTP status 500");
+    let lenobl = sources.iter().find(|s| s["id"] == "lenobl").unwrap();
+    assert_eq!(lenobl["status"], "ok");
+    assert_eq!(lenobl["items_seen"], 5);
+}
+
+#[tokio::test]
+async fn feeds_answer_conditional_requests_and_compress() {
+    let setup = setup(vec![]).await;
+    daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
+        .await
+        .unwrap();
+    let base = serve(setup.config.clone(), Arc::clone(&setup.store)).await;
+    let client = reqwest::Client::builder()
+        .gzip(false)
+        .brotli(false)
+        .build()
+        .unwrap();
+    let url = format!("{base}/feeds/all.atom");
+    let first = client.get(&url).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let last_modified = first.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
+    let body = first.bytes().await.unwrap();
+
+    let again = client.get(&url).send().await.unwrap();
+    assert_eq!(
+        again.headers()["etag"].to_str().unwrap(),
+        etag,
+        "rendering is deterministic"
+    );
+    assert_eq!(again.bytes().await.unwrap(), body);
+
+    let not_modified = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), 304);
+    assert!(not_modified.bytes().await.unwrap().is_empty());
+    let by_date = client
+        .get(&url)
+        .header("if-modified-since", &last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_date.status(), 304);
+    let stale = client
+        .get(&url)
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+
+    for encoding in ["gzip", "br"] {
+        let compressed = client
+            .get(&url)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(compressed.headers()["content-encoding"], encoding);
+        assert!(compressed.bytes().await.unwrap().len() < body.len() / 2);
+    }
+
+    // A new entry changes the ETag.
+    setup.upstream.set("/belta/feed.json", Reply::ok("application/feed+json", r#"{"version":"https://jsonfeed.org/version/1.1","title":"BelTA","items":[{"id":"new-1","url":"https://www.belta.by/new-1","title":"Новая новость","content_html":"<p>Текст</p>","date_published":"2026-11-25T20:00:00+03:00"}]}"#.as_bytes().to_vec()));
+    let belta = vec![setup.config.source("belta").unwrap().clone()];
+    daemon::poll_once(&setup.config, &setup.store, &belta, |_| {})
+        .await
+        .unwrap();
+    let changed = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+}
