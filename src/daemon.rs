@@ -9,11 +9,12 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::config::{Config, Source};
+use crate::config::{Config, ConfigError, Source};
 use crate::fetch::{FetchError, FetchLimits, Fetcher};
 use crate::ingest::{self, PollReport};
 use crate::serve::{self, AppState};
 use crate::store::{Store, StoreError};
+use crate::topics::Topics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -35,6 +36,12 @@ pub enum DaemonError {
     Serve(std::io::Error),
     #[error("no source with id \"{0}\" in the configuration")]
     UnknownSource(String),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Config(Vec<ConfigError>),
+    #[error(transparent)]
+    Index(StoreError),
+    #[error("a background task failed: {0}")]
+    Task(String),
 }
 
 pub fn open_store(config: &Config) -> Result<Arc<Store>, DaemonError> {
@@ -45,6 +52,23 @@ pub fn open_store(config: &Config) -> Result<Arc<Store>, DaemonError> {
             path: path.display().to_string(),
             source,
         })
+}
+
+/// Compiles the topics of a configuration; a query that does not parse is a config error.
+pub fn compile_topics(config: &Config) -> Result<Arc<Topics>, DaemonError> {
+    Topics::compile(config)
+        .map(Arc::new)
+        .map_err(DaemonError::Config)
+}
+
+/// Brings the store's topic index up to date with the configured topics: evaluates every stored
+/// entry again when a topic was added, removed or changed, else only the pending ones.
+pub async fn index_topics(topics: &Arc<Topics>, store: &Arc<Store>) -> Result<usize, DaemonError> {
+    let (topics, store) = (Arc::clone(topics), Arc::clone(store));
+    tokio::task::spawn_blocking(move || topics.reindex_if_changed(&store))
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))?
+        .map_err(DaemonError::Index)
 }
 
 pub fn fetcher(config: &Config) -> Result<Fetcher, DaemonError> {
@@ -61,6 +85,7 @@ pub fn fetcher(config: &Config) -> Result<Fetcher, DaemonError> {
 pub async fn poll_once(
     config: &Config,
     store: &Arc<Store>,
+    topics: &Arc<Topics>,
     sources: &[Source],
     mut on_done: impl FnMut(&PollReport),
 ) -> Result<Vec<PollReport>, DaemonError> {
@@ -68,10 +93,18 @@ pub async fn poll_once(
     let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut polls = JoinSet::new();
     for (index, source) in sources.iter().cloned().enumerate() {
-        let (store, fetcher, limit) = (Arc::clone(store), fetcher.clone(), Arc::clone(&limit));
+        let (store, fetcher, limit, topics) = (
+            Arc::clone(store),
+            fetcher.clone(),
+            Arc::clone(&limit),
+            Arc::clone(topics),
+        );
         polls.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (index, ingest::poll_source(&source, &store, &fetcher).await)
+            (
+                index,
+                ingest::poll_source(&source, &store, &fetcher, &topics).await,
+            )
         });
     }
     let mut reports: Vec<Option<PollReport>> = vec![None; sources.len()];
@@ -104,7 +137,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let config = Arc::new(config);
+    let topics = compile_topics(&config)?;
     let store = open_store(&config)?;
+    let evaluated = index_topics(&topics, &store).await?;
+    if evaluated > 0 {
+        tracing::info!(entries = evaluated, "topic index brought up to date");
+    }
     let fetcher = fetcher(&config)?;
     let listener = tokio::net::TcpListener::bind(config.settings.listen)
         .await
@@ -124,7 +162,7 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
 
-    let state = AppState::new(Arc::clone(&config), Arc::clone(&store));
+    let state = AppState::new(Arc::clone(&config), Arc::clone(&topics), Arc::clone(&store));
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, serve::router(state))
@@ -134,7 +172,7 @@ pub async fn run(
             .await
     });
 
-    schedule_loop(&config, &store, &fetcher, stop_rx).await;
+    schedule_loop(&config, &store, &fetcher, &topics, stop_rx).await;
 
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "cannot flush the store at shutdown");
@@ -154,6 +192,7 @@ async fn schedule_loop(
     config: &Arc<Config>,
     store: &Arc<Store>,
     fetcher: &Fetcher,
+    topics: &Arc<Topics>,
     mut stop: watch::Receiver<bool>,
 ) {
     let limit = Arc::new(Semaphore::new(config.settings.concurrency));
@@ -169,15 +208,16 @@ async fn schedule_loop(
                 continue;
             }
             in_flight.insert(source.id.clone());
-            let (source, store, fetcher, limit) = (
+            let (source, store, fetcher, limit, topics) = (
                 source.clone(),
                 Arc::clone(store),
                 fetcher.clone(),
                 Arc::clone(&limit),
+                Arc::clone(topics),
             );
             polls.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                ingest::poll_source(&source, &store, &fetcher).await
+                ingest::poll_source(&source, &store, &fetcher, &topics).await
             });
         }
         let next_wake = config

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::publish::Format;
 use crate::serve::{render_topic, FeedError};
 use crate::store::Store;
-use crate::topics::TopicFeed;
+use crate::topics::Topics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -21,18 +21,21 @@ pub enum ExportError {
 }
 
 /// Writes `DIR/TOPIC.rss`, `.atom` and `.json` for `all` and every topic; returns the files.
-pub fn export(config: &Config, store: &Store, dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+pub fn export(
+    config: &Config,
+    topics: &Topics,
+    store: &Store,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ExportError> {
     let write_error = |path: &Path, source| ExportError::Write {
         path: path.display().to_string(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
     let mut written = Vec::new();
-    let topics = std::iter::once(TopicFeed::all(config))
-        .chain(config.topics.iter().map(|t| TopicFeed::new(t, config)));
-    for topic in topics {
+    for topic in topics.feeds() {
         for format in Format::ALL {
-            let feed = render_topic(config, store, &topic, format)?;
+            let feed = render_topic(config, store, topic, format)?;
             let path = dir.join(format!("{}.{}", topic.id, format.extension()));
             // Write beside and rename, so a web server never serves half a file.
             let partial = path.with_extension(format!("{}.partial", format.extension()));

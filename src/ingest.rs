@@ -19,6 +19,7 @@ use crate::normalize::{self, Entry, SourceContext};
 use crate::parse::{self, DateParser, ParseError, ParsedFeed};
 use crate::schedule::{self, PollOutcome, SourceState};
 use crate::store::{Store, StoreError, Upsert};
+use crate::topics::Topics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -70,7 +71,12 @@ pub fn date_parser(timezone: chrono_tz::Tz, now: DateTime<Utc>) -> DateParser {
 
 /// Polls a source once and stores what it has; never fails as a whole — a failure is recorded
 /// in the source's state and in the report, and the other sources go on.
-pub async fn poll_source(source: &Source, store: &Arc<Store>, fetcher: &Fetcher) -> PollReport {
+pub async fn poll_source(
+    source: &Source,
+    store: &Arc<Store>,
+    fetcher: &Fetcher,
+    topics: &Arc<Topics>,
+) -> PollReport {
     let started = Instant::now();
     let mut report = PollReport {
         source_id: source.id.clone(),
@@ -91,7 +97,7 @@ pub async fn poll_source(source: &Source, store: &Arc<Store>, fetcher: &Fetcher)
             SourceState::default()
         }
     };
-    let result = fetch_and_store(source, store, fetcher, &state, &mut report).await;
+    let result = fetch_and_store(source, store, fetcher, topics, &state, &mut report).await;
     let now = Utc::now();
     state.last_attempt = Some(now);
     state.interval_secs = source.interval.as_secs();
@@ -151,6 +157,7 @@ async fn fetch_and_store(
     source: &Source,
     store: &Arc<Store>,
     fetcher: &Fetcher,
+    topics: &Arc<Topics>,
     state: &SourceState,
     report: &mut PollReport,
 ) -> Result<Option<Validators>, IngestError> {
@@ -172,6 +179,7 @@ async fn fetch_and_store(
     let source = source.clone();
     let writer = Arc::clone(store);
     let validators = document.validators.clone();
+    let topics = Arc::clone(topics);
     let (counts, items) = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
         let decoded = document.decode();
         let now = Utc::now();
@@ -186,6 +194,9 @@ async fn fetch_and_store(
                 Upsert::Unchanged(_) => counts.2 += 1,
             }
         }
+        // Topics are evaluated right away; an entry left pending by a crash here is evaluated
+        // on the next poll or start.
+        topics.index_pending(&writer)?;
         Ok((counts, feed.items.len()))
     })
     .await

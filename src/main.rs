@@ -66,6 +66,26 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Topic tools.
+    Topic {
+        #[command(subcommand)]
+        command: TopicCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopicCommand {
+    /// Show whether a topic matches a text or a stored entry, and which terms matched where.
+    Explain {
+        /// The topic id.
+        id: String,
+        /// A text to test (read as an entry's text).
+        #[arg(long, conflicts_with = "entry", required_unless_present = "entry")]
+        text: Option<String>,
+        /// The id of a stored entry.
+        #[arg(long)]
+        entry: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,6 +139,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll { source } => poll(&load(&cli.config)?, source.as_deref()).await,
+        Command::Topic {
+            command: TopicCommand::Explain { id, text, entry },
+        } => explain(&load(&cli.config)?, &id, text.as_deref(), entry.as_deref()),
         Command::Inspect {
             target,
             kind,
@@ -127,8 +150,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => inspect(&cli.config, &target, kind, source.as_deref(), json).await,
         Command::Export { out } => {
             let config = load(&cli.config)?;
+            let topics = daemon::compile_topics(&config)?;
             let store = daemon::open_store(&config)?;
-            for path in vestnik::export::export(&config, &store, &out)? {
+            daemon::index_topics(&topics, &store).await?;
+            for path in vestnik::export::export(&config, &topics, &store, &out)? {
                 println!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -143,6 +168,12 @@ fn load(path: &Path) -> anyhow::Result<Config> {
 fn check(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
+            if let Err(errors) = vestnik::topics::Topics::compile(&config) {
+                for error in errors {
+                    println!("{error}");
+                }
+                return ExitCode::FAILURE;
+            }
             println!(
                 "{}: ok ({} sources, {} topics)",
                 path.display(),
@@ -162,10 +193,12 @@ fn check(path: &Path) -> ExitCode {
 
 async fn poll(config: &Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let sources = daemon::select_sources(config, only)?;
+    let topics = daemon::compile_topics(config)?;
     let store = daemon::open_store(config)?;
+    daemon::index_topics(&topics, &store).await?;
     let total = sources.len();
     let mut done = 0;
-    let reports = daemon::poll_once(config, &store, &sources, |report| {
+    let reports = daemon::poll_once(config, &store, &topics, &sources, |report: &PollReport| {
         done += 1;
         eprintln!("[{done}/{total}] {}", report.source_id);
     })
@@ -308,6 +341,81 @@ async fn inspect(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn explain(
+    config: &Config,
+    topic_id: &str,
+    text: Option<&str>,
+    entry_id: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let topics = daemon::compile_topics(config)?;
+    let topic = topics
+        .find(topic_id)
+        .with_context(|| format!("no topic \"{topic_id}\" in {}", config.path.display()))?;
+    let entry = match (text, entry_id) {
+        (Some(text), _) => vestnik::normalize::Entry {
+            source_id: String::new(),
+            guid: None,
+            link: None,
+            canonical_url: None,
+            title: String::new(),
+            text: text.to_string(),
+            content_html: String::new(),
+            published: chrono::Utc::now(),
+            updated: None,
+            first_seen: chrono::Utc::now(),
+            authors: Vec::new(),
+            categories: Vec::new(),
+            enclosures: Vec::new(),
+            language: None,
+        },
+        (None, Some(id)) => {
+            let store = daemon::open_store(config)?;
+            store
+                .entry(&vestnik::cluster::EntryId(id.to_string()))?
+                .with_context(|| {
+                    format!(
+                        "no entry \"{id}\" in the store at {}",
+                        config.settings.data_dir.display()
+                    )
+                })?
+                .entry
+        }
+        (None, None) => bail!("give --text TEXT or --entry ENTRY_ID"),
+    };
+    let region = topics.region_of(&entry.source_id);
+    let explanation = topic.explain(&topics.analyse(&entry), region);
+    println!(
+        "topic {} «{}»: {}",
+        topic.id,
+        topic.title,
+        if explanation.matched {
+            "matches"
+        } else {
+            "does not match"
+        }
+    );
+    if let Some(restriction) = &explanation.restriction {
+        println!("  excluded: {restriction}");
+    }
+    for term in &explanation.terms {
+        let hits = if term.hits.is_empty() {
+            "—".to_string()
+        } else {
+            term.hits
+                .iter()
+                .map(|(field, position, word)| format!("{field} word {}: {word}", position + 1))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        println!("  {:<32} {hits}", term.term);
+    }
+    Ok(if explanation.matched {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -21,6 +21,21 @@ struct Setup {
     upstream: Upstream,
     config: vestnik::config::Config,
     store: Arc<vestnik::store::Store>,
+    topics: Arc<vestnik::topics::Topics>,
+}
+
+/// Polls the named sources once (all of them when none are named).
+async fn poll(setup: &Setup, ids: &[&str]) -> Vec<vestnik::ingest::PollReport> {
+    let sources: Vec<_> = if ids.is_empty() {
+        setup.config.sources.clone()
+    } else {
+        ids.iter()
+            .map(|id| setup.config.source(id).unwrap().clone())
+            .collect()
+    };
+    daemon::poll_once(&setup.config, &setup.store, &setup.topics, &sources, |_| {})
+        .await
+        .unwrap()
 }
 
 async fn setup(extra_sources: Vec<(&'static str, &'static str, Reply)>) -> Setup {
@@ -41,7 +56,9 @@ async fn setup(extra_sources: Vec<(&'static str, &'static str, Reply)>) -> Setup
     let topics = "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = 'НКО OR волонтер*'\n";
     let config = load(&write_config(dir.path(), "127.0.0.1:8080", &named, topics));
     let store = daemon::open_store(&config).unwrap();
+    let topics = daemon::compile_topics(&config).unwrap();
     Setup {
+        topics,
         _dir: dir,
         upstream,
         config,
@@ -62,9 +79,7 @@ fn utc(text: &str) -> DateTime<Utc> {
 #[tokio::test]
 async fn every_format_goes_in_and_comes_out_of_the_store() {
     let setup = setup(vec![]).await;
-    let reports = daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
-        .await
-        .unwrap();
+    let reports = poll(&setup, &[]).await;
     for report in &reports {
         assert_eq!(report.status, PollStatus::Ingested, "{report:?}");
     }
@@ -197,18 +212,13 @@ async fn a_second_poll_is_conditional_and_a_304_changes_nothing() {
         )
         .with_etag("\"lenobl-v1\""),
     );
-    let lenobl = vec![setup.config.source("lenobl").unwrap().clone()];
-    let first = daemon::poll_once(&setup.config, &setup.store, &lenobl, |_| {})
-        .await
-        .unwrap();
+    let first = poll(&setup, &["lenobl"]).await;
     assert_eq!(first[0].status, PollStatus::Ingested);
     assert_eq!(first[0].inserted, 5);
     let state = setup.store.source_state("lenobl").unwrap().unwrap();
     assert_eq!(state.etag.as_deref(), Some("\"lenobl-v1\""));
 
-    let second = daemon::poll_once(&setup.config, &setup.store, &lenobl, |_| {})
-        .await
-        .unwrap();
+    let second = poll(&setup, &["lenobl"]).await;
     assert_eq!(second[0].status, PollStatus::NotModified);
     assert_eq!(second[0].http_status, Some(304));
     let requests = setup.upstream.requests_to("/lenobl/rss");
@@ -227,12 +237,8 @@ async fn a_second_poll_is_conditional_and_a_304_changes_nothing() {
 #[tokio::test]
 async fn a_repeated_item_is_not_stored_twice() {
     let setup = setup(vec![]).await;
-    daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
-        .await
-        .unwrap();
-    let again = daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
-        .await
-        .unwrap();
+    poll(&setup, &[]).await;
+    let again = poll(&setup, &[]).await;
     assert_eq!(again.iter().map(|r| r.inserted).sum::<usize>(), 0);
     assert_eq!(again.iter().map(|r| r.unchanged).sum::<usize>(), ALL_ITEMS);
     assert_eq!(setup.store.entry_count(), ALL_ITEMS);
@@ -247,10 +253,7 @@ async fn a_repeated_item_is_not_stored_twice() {
         "/lenobl/rss",
         Reply::ok("application/rss+xml", decorated.into_bytes()),
     );
-    let lenobl = vec![setup.config.source("lenobl").unwrap().clone()];
-    let third = daemon::poll_once(&setup.config, &setup.store, &lenobl, |_| {})
-        .await
-        .unwrap();
+    let third = poll(&setup, &["lenobl"]).await;
     assert_eq!(third[0].inserted, 0, "{:?}", third[0]);
     assert_eq!(setup.store.entry_count(), ALL_ITEMS);
 }
@@ -266,10 +269,7 @@ async fn windows_1251_announced_only_by_http_is_decoded() {
         Reply::ok("text/xml; charset=windows-1251", undeclared),
     )])
     .await;
-    let only = vec![setup.config.source("vremya-bare").unwrap().clone()];
-    let reports = daemon::poll_once(&setup.config, &setup.store, &only, |_| {})
-        .await
-        .unwrap();
+    let reports = poll(&setup, &["vremya-bare"]).await;
     assert_eq!(reports[0].status, PollStatus::Ingested, "{:?}", reports[0]);
     let titles: Vec<String> = setup
         .store
@@ -293,9 +293,7 @@ async fn a_failing_source_leaves_the_others_flowing() {
         ),
     ])
     .await;
-    let reports = daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
-        .await
-        .unwrap();
+    let reports = poll(&setup, &[]).await;
     let by_id = |id: &str| reports.iter().find(|r| r.source_id == id).unwrap().clone();
     assert_eq!(by_id("broken").status, PollStatus::Failed);
     assert_eq!(by_id("broken").http_status, Some(500));
@@ -321,9 +319,7 @@ async fn a_failing_source_leaves_the_others_flowing() {
 #[tokio::test]
 async fn feeds_answer_conditional_requests_and_compress() {
     let setup = setup(vec![]).await;
-    daemon::poll_once(&setup.config, &setup.store, &setup.config.sources, |_| {})
-        .await
-        .unwrap();
+    poll(&setup, &[]).await;
     let base = serve(setup.config.clone(), Arc::clone(&setup.store)).await;
     let client = reqwest::Client::builder()
         .gzip(false)
@@ -384,10 +380,7 @@ async fn feeds_answer_conditional_requests_and_compress() {
 
     // A new entry changes the ETag.
     setup.upstream.set("/belta/feed.json", Reply::ok("application/feed+json", r#"{"version":"https://jsonfeed.org/version/1.1","title":"BelTA","items":[{"id":"new-1","url":"https://www.belta.by/new-1","title":"Новая новость","content_html":"<p>Текст</p>","date_published":"2026-11-25T20:00:00+03:00"}]}"#.as_bytes().to_vec()));
-    let belta = vec![setup.config.source("belta").unwrap().clone()];
-    daemon::poll_once(&setup.config, &setup.store, &belta, |_| {})
-        .await
-        .unwrap();
+    poll(&setup, &["belta"]).await;
     let changed = client
         .get(&url)
         .header("if-none-match", &etag)

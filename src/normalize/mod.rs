@@ -4,6 +4,7 @@
 pub mod canonical_url;
 pub mod dates;
 pub mod text;
+pub mod words;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,6 @@ use axum::response::Html;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::{source_status, AppState};
-use crate::topics::TopicFeed;
 
 const NEWEST_PER_TOPIC: usize = 5;
 
@@ -23,7 +22,7 @@ pub(super) async fn page(State(state): State<Arc<AppState>>) -> Html<String> {
 }
 
 fn render(state: &AppState) -> String {
-    let config = state.config();
+    let (config, topics) = state.current();
     let mut html = String::with_capacity(16 * 1024);
     html.push_str(
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Vestnik</title>",
@@ -61,9 +60,7 @@ fn render(state: &AppState) -> String {
         );
     }
     html.push_str("</table><h2>Topics</h2>");
-    let topics = std::iter::once(TopicFeed::all(&config))
-        .chain(config.topics.iter().map(|t| TopicFeed::new(t, &config)));
-    for topic in topics {
+    for topic in topics.feeds() {
         let _ = write!(html, "<h3>{}</h3><p>", text(&topic.title));
         for ext in ["rss", "atom", "json"] {
             let _ = write!(

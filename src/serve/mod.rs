@@ -22,11 +22,11 @@ use crate::config::Config;
 use crate::publish::{self, FeedMeta, Format, RenderedFeed};
 use crate::schedule::SourceState;
 use crate::store::Store;
-use crate::topics::TopicFeed;
+use crate::topics::{TopicFeed, Topics};
 
 /// What every handler shares.
 pub struct AppState {
-    config: RwLock<Arc<Config>>,
+    current: RwLock<(Arc<Config>, Arc<Topics>)>,
     pub store: Arc<Store>,
     cache: Mutex<HashMap<(String, Format), CachedFeed>>,
     pub started: DateTime<Utc>,
@@ -39,28 +39,28 @@ struct CachedFeed {
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, store: Arc<Store>) -> Arc<AppState> {
+    pub fn new(config: Arc<Config>, topics: Arc<Topics>, store: Arc<Store>) -> Arc<AppState> {
         Arc::new(AppState {
-            config: RwLock::new(config),
+            current: RwLock::new((config, topics)),
             store,
             cache: Mutex::new(HashMap::new()),
             started: Utc::now(),
         })
     }
 
+    /// The configuration in force and its compiled topics.
+    pub fn current(&self) -> (Arc<Config>, Arc<Topics>) {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        (Arc::clone(&current.0), Arc::clone(&current.1))
+    }
+
     pub fn config(&self) -> Arc<Config> {
-        match self.config.read() {
-            Ok(config) => Arc::clone(&config),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.current().0
     }
 
     /// Swaps in a new configuration; cached feeds built on the old one are dropped.
-    pub fn replace_config(&self, config: Arc<Config>) {
-        match self.config.write() {
-            Ok(mut current) => *current = config,
-            Err(poisoned) => *poisoned.into_inner() = config,
-        }
+    pub fn replace_config(&self, config: Arc<Config>, topics: Arc<Topics>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (config, topics);
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
@@ -70,8 +70,8 @@ impl AppState {
         topic_id: &str,
         format: Format,
     ) -> Result<Option<Arc<RenderedFeed>>, FeedError> {
-        let config = self.config();
-        let Some(topic) = TopicFeed::find(&config, topic_id) else {
+        let (config, topics) = self.current();
+        let Some(topic) = topics.find(topic_id) else {
             return Ok(None);
         };
         let generation = self.store.generation();
@@ -87,7 +87,7 @@ impl AppState {
                 return Ok(Some(Arc::clone(&cached.feed)));
             }
         }
-        let feed = Arc::new(render_topic(&config, &self.store, &topic, format)?);
+        let feed = Arc::new(render_topic(&config, &self.store, topic, format)?);
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
             key,
             CachedFeed {

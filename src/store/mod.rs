@@ -71,11 +71,35 @@ pub struct Store {
     keys: sled::Tree,
     by_time: sled::Tree,
     sources: sled::Tree,
+    /// Entries whose topics must be evaluated (again): written with the entry, in one
+    /// transaction, so a crash between storing and indexing only delays the indexing.
+    pending_topics: sled::Tree,
+    /// Topic id, NUL, time key → (): each topic's entries, newest last.
+    topic_rows: sled::Tree,
+    /// Entry id → the topics it was indexed under and at which time key.
+    entry_topics: sled::Tree,
+    meta: sled::Tree,
     /// Counts changes to what feeds show, so published feeds know when to render again.
     generation: AtomicU64,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
+const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
+
+/// The topics an entry was indexed under, and the time key of its rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EntryTopics {
+    time_key: Vec<u8>,
+    topics: Vec<String>,
+}
+
+fn topic_row(topic: &str, time_key: &[u8]) -> Vec<u8> {
+    let mut row = Vec::with_capacity(topic.len() + 1 + time_key.len());
+    row.extend_from_slice(topic.as_bytes());
+    row.push(0);
+    row.extend_from_slice(time_key);
+    row
+}
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -105,6 +129,10 @@ impl Store {
             keys: db.open_tree("entry_keys")?,
             by_time: db.open_tree("entries_by_time")?,
             sources: db.open_tree("source_state")?,
+            pending_topics: db.open_tree("topics_pending")?,
+            topic_rows: db.open_tree("topic_entries")?,
+            entry_topics: db.open_tree("entry_topics")?,
+            meta,
             db,
             generation: AtomicU64::new(1),
         })
@@ -118,46 +146,53 @@ impl Store {
                 source: serde::de::Error::custom("no keys"),
             });
         };
-        let result = (&self.entries, &self.keys, &self.by_time).transaction(
-            |(entries, key_index, by_time)| {
-                let mut existing = None;
-                for key in keys {
-                    if let Some(id) = key_index.get(key.0.as_bytes())? {
-                        existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
-                        break;
-                    }
-                }
-                let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
-                    Some(old) => {
-                        let old = old?;
-                        let merged = merge(&old, entry.clone());
-                        if merged == old {
-                            Upsert::Unchanged(old.id.clone())
-                        } else {
-                            by_time.remove(time_key(old.entry.published, &old.id))?;
-                            by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
-                            write_entry(entries, &merged)?;
-                            Upsert::Updated(old.id)
-                        }
-                    }
-                    None => {
-                        let id = EntryId::from_key(first_key);
-                        let stored = StoredEntry {
-                            story_id: id.clone(),
-                            id: id.clone(),
-                            entry: entry.clone(),
-                        };
-                        by_time.insert(time_key(stored.entry.published, &id), &[])?;
-                        write_entry(entries, &stored)?;
-                        Upsert::Inserted(id)
-                    }
-                };
-                for key in keys {
-                    key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
-                }
-                Ok(outcome)
-            },
+        let trees = (
+            &self.entries,
+            &self.keys,
+            &self.by_time,
+            &self.pending_topics,
         );
+        let result = trees.transaction(|(entries, key_index, by_time, pending)| {
+            let mut existing = None;
+            for key in keys {
+                if let Some(id) = key_index.get(key.0.as_bytes())? {
+                    existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
+                    break;
+                }
+            }
+            let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
+                Some(old) => {
+                    let old = old?;
+                    let merged = merge(&old, entry.clone());
+                    if merged == old {
+                        Upsert::Unchanged(old.id.clone())
+                    } else {
+                        by_time.remove(time_key(old.entry.published, &old.id))?;
+                        by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
+                        write_entry(entries, &merged)?;
+                        Upsert::Updated(old.id)
+                    }
+                }
+                None => {
+                    let id = EntryId::from_key(first_key);
+                    let stored = StoredEntry {
+                        story_id: id.clone(),
+                        id: id.clone(),
+                        entry: entry.clone(),
+                    };
+                    by_time.insert(time_key(stored.entry.published, &id), &[])?;
+                    write_entry(entries, &stored)?;
+                    Upsert::Inserted(id)
+                }
+            };
+            for key in keys {
+                key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
+            }
+            if !matches!(outcome, Upsert::Unchanged(_)) {
+                pending.insert(outcome.id().0.as_bytes(), &[])?;
+            }
+            Ok(outcome)
+        });
         let outcome = result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
@@ -212,6 +247,127 @@ impl Store {
             source,
         })?;
         self.sources.insert(source_id.as_bytes(), bytes)?;
+        Ok(())
+    }
+
+    /// Entries stored or changed since their topics were last evaluated.
+    pub fn pending_topic_entries(&self) -> Result<Vec<EntryId>, StoreError> {
+        self.pending_topics
+            .iter()
+            .keys()
+            .map(|key| Ok(EntryId(String::from_utf8_lossy(&key?).into_owned())))
+            .collect()
+    }
+
+    pub fn forget_pending_topics(&self, id: &EntryId) -> Result<(), StoreError> {
+        self.pending_topics.remove(id.0.as_bytes())?;
+        Ok(())
+    }
+
+    /// Records the topics an entry belongs to, replacing what was recorded before.
+    pub fn set_entry_topics(
+        &self,
+        stored: &StoredEntry,
+        topics: &[String],
+    ) -> Result<(), StoreError> {
+        let record = EntryTopics {
+            time_key: time_key(stored.entry.published, &stored.id),
+            topics: topics.to_vec(),
+        };
+        let trees = (&self.topic_rows, &self.entry_topics, &self.pending_topics);
+        let changed = trees
+            .transaction(|(rows, records, pending)| {
+                let old: Option<EntryTopics> = match records.get(stored.id.0.as_bytes())? {
+                    Some(bytes) => Some(
+                        decode(&bytes, "entry topics")
+                            .map_err(ConflictableTransactionError::Abort)?,
+                    ),
+                    None => None,
+                };
+                pending.remove(stored.id.0.as_bytes())?;
+                if old.as_ref() == Some(&record) {
+                    return Ok(false);
+                }
+                if let Some(old) = &old {
+                    for topic in &old.topics {
+                        rows.remove(topic_row(topic, &old.time_key))?;
+                    }
+                }
+                for topic in &record.topics {
+                    rows.insert(topic_row(topic, &record.time_key), &[])?;
+                }
+                let bytes = serde_json::to_vec(&record).map_err(|source| {
+                    ConflictableTransactionError::Abort(StoreError::Corrupt {
+                        what: "entry topics".into(),
+                        source,
+                    })
+                })?;
+                records.insert(stored.id.0.as_bytes(), bytes)?;
+                Ok(true)
+            })
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::Sled(e),
+            })?;
+        if changed {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// A topic's entries, newest first (by published time).
+    pub fn topic_newest(
+        &self,
+        topic: &str,
+    ) -> impl Iterator<Item = Result<StoredEntry, StoreError>> + '_ {
+        let prefix = topic_row(topic, &[]);
+        let skip = prefix.len() + 8;
+        self.topic_rows
+            .scan_prefix(prefix)
+            .rev()
+            .filter_map(move |row| {
+                let id = match row {
+                    Ok((key, _)) => EntryId(
+                        String::from_utf8_lossy(key.get(skip..).unwrap_or_default()).into_owned(),
+                    ),
+                    Err(e) => return Some(Err(StoreError::Sled(e))),
+                };
+                self.entry(&id).transpose()
+            })
+    }
+
+    /// Every stored entry's id.
+    pub fn all_entry_ids(&self) -> impl Iterator<Item = Result<EntryId, StoreError>> + '_ {
+        self.entries
+            .iter()
+            .keys()
+            .map(|key| Ok(EntryId(String::from_utf8_lossy(&key?).into_owned())))
+    }
+
+    /// The topic definitions (id, fingerprint) the topic index was built for.
+    pub fn topic_versions(&self) -> Result<Vec<(String, String)>, StoreError> {
+        match self.meta.get(TOPIC_VERSIONS_KEY)? {
+            Some(bytes) => decode(&bytes, "topic versions"),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Records the topic definitions the index now reflects; rows of topics no longer defined
+    /// are dropped.
+    pub fn set_topic_versions(&self, versions: &[(String, String)]) -> Result<(), StoreError> {
+        for (old, _) in self.topic_versions()? {
+            if !versions.iter().any(|(id, _)| *id == old) {
+                for key in self.topic_rows.scan_prefix(topic_row(&old, &[])).keys() {
+                    self.topic_rows.remove(key?)?;
+                }
+            }
+        }
+        let bytes = serde_json::to_vec(versions).map_err(|source| StoreError::Corrupt {
+            what: "topic versions".into(),
+            source,
+        })?;
+        self.meta.insert(TOPIC_VERSIONS_KEY, bytes)?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 

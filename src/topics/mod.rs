@@ -1,174 +1,328 @@
-//! Which output feeds an entry belongs to.
+//! Which output feeds an entry belongs to: topic queries that understand Russian morphology.
 //!
-//! First cut: a topic matches when any of its query's words occurs in the title or text, compared
-//! case-insensitively with `ё` folded to `е` (`word*` as a prefix, a quoted phrase as a whole).
-//! The query language with Russian morphology replaces this matcher; the way feeds ask for their
-//! entries ([`TopicFeed::select`]) stays.
+//! Queries are compiled once ([`query`]); each entry's words are analysed once
+//! ([`analysis::EntryWords`]) and matched by every topic. Membership is evaluated at ingest and
+//! kept in the store's topic index, so a feed reads its newest entries without scanning. When a
+//! topic is added or its definition changes, every stored entry is evaluated again.
 
-use crate::config::{Config, Topic, ALL_TOPIC};
+pub mod analysis;
+pub mod query;
+
+use std::collections::HashMap;
+
+use crate::cluster::EntryId;
+use crate::config::{Config, ConfigError, Location, Topic, ALL_TOPIC};
 use crate::normalize::Entry;
 use crate::store::{Store, StoreError, StoredEntry};
 
-/// One output feed's selection rule.
+pub use analysis::EntryWords;
+pub use query::{Query, QueryError};
+
+/// One output feed's selection rule, compiled.
 #[derive(Debug, Clone)]
 pub struct TopicFeed {
     pub id: String,
     pub title: String,
-    terms: Vec<Term>,
+    /// `None` for `all`.
+    query: Option<Query>,
     sources: Vec<String>,
     regions: Vec<String>,
-    /// Source id → region, for the `regions` restriction.
-    source_regions: Vec<(String, Option<String>)>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Term {
-    Word(String),
-    Prefix(String),
-    Phrase(String),
+    /// Changes whenever what the topic selects could change: its query or restrictions.
+    fingerprint: String,
 }
 
 impl TopicFeed {
     /// The feed of every story.
-    pub fn all(config: &Config) -> TopicFeed {
+    pub fn all() -> TopicFeed {
         TopicFeed {
             id: ALL_TOPIC.to_string(),
             title: "Все новости".to_string(),
-            terms: Vec::new(),
+            query: None,
             sources: Vec::new(),
             regions: Vec::new(),
-            source_regions: source_regions(config),
+            fingerprint: String::new(),
         }
     }
 
-    pub fn new(topic: &Topic, config: &Config) -> TopicFeed {
-        TopicFeed {
+    pub fn compile(topic: &Topic) -> Result<TopicFeed, QueryError> {
+        let query = query::parse(&topic.query)?;
+        let fingerprint = format!(
+            "{:016x}",
+            xxhash_rust::xxh3::xxh3_64(
+                format!("{}\n{:?}\n{:?}", topic.query, topic.sources, topic.regions).as_bytes()
+            )
+        );
+        Ok(TopicFeed {
             id: topic.id.clone(),
             title: topic.title.clone(),
-            terms: terms(&topic.query),
+            query: Some(query),
             sources: topic.sources.clone(),
             regions: topic.regions.clone(),
-            source_regions: source_regions(config),
-        }
+            fingerprint,
+        })
     }
 
-    /// The feed for a topic id (`all` included), if it exists.
-    pub fn find(config: &Config, id: &str) -> Option<TopicFeed> {
-        if id == ALL_TOPIC {
-            return Some(TopicFeed::all(config));
-        }
-        config.topic(id).map(|t| TopicFeed::new(t, config))
+    pub fn is_all(&self) -> bool {
+        self.query.is_none()
     }
 
-    pub fn matches(&self, entry: &Entry) -> bool {
-        if !self.sources.is_empty() && !self.sources.contains(&entry.source_id) {
+    /// Whether an entry (from a source of `region`) belongs to this feed.
+    pub fn matches(&self, words: &EntryWords, region: Option<&str>) -> bool {
+        if !self.sources.is_empty() && !self.sources.contains(&words.source_id) {
             return false;
         }
-        if !self.regions.is_empty() {
-            let region = self
-                .source_regions
-                .iter()
-                .find(|(id, _)| *id == entry.source_id)
-                .and_then(|(_, r)| r.as_ref());
-            if !region.is_some_and(|r| self.regions.contains(r)) {
-                return false;
-            }
+        if !self.regions.is_empty() && !region.is_some_and(|r| self.regions.iter().any(|x| x == r))
+        {
+            return false;
         }
-        if self.terms.is_empty() {
-            return true;
+        match &self.query {
+            None => true,
+            Some(query) => evaluate(query, words),
         }
-        let text = fold(&format!("{}\n{}", entry.title, entry.text));
-        let words: Vec<&str> = text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        self.terms.iter().any(|term| match term {
-            Term::Word(w) => words.iter().any(|x| x == w),
-            Term::Prefix(p) => words.iter().any(|x| x.starts_with(p.as_str())),
-            Term::Phrase(p) => words.join(" ").contains(p.as_str()),
-        })
+    }
+
+    /// What matched and where, for `vestnik topic explain`.
+    pub fn explain(&self, words: &EntryWords, region: Option<&str>) -> Explanation {
+        let mut restriction = None;
+        if !self.sources.is_empty() && !self.sources.contains(&words.source_id) {
+            restriction = Some(format!(
+                "source \"{}\" is not among {:?}",
+                words.source_id, self.sources
+            ));
+        } else if !self.regions.is_empty()
+            && !region.is_some_and(|r| self.regions.iter().any(|x| x == r))
+        {
+            restriction = Some(format!(
+                "region {:?} is not among {:?}",
+                region.unwrap_or("none"),
+                self.regions
+            ));
+        }
+        let terms = self
+            .query
+            .as_ref()
+            .map(|q| {
+                query::terms(q)
+                    .into_iter()
+                    .map(|term| explain_term(term, words))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Explanation {
+            matched: self.matches(words, region),
+            restriction,
+            terms,
+        }
     }
 
     /// The newest `limit` stored entries this feed carries.
     pub fn select(&self, store: &Store, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
-        let mut selected = Vec::with_capacity(limit.min(1024));
-        for stored in store.newest() {
-            let stored = stored?;
-            if self.matches(&stored.entry) {
-                selected.push(stored);
-                if selected.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(selected)
+        let entries: Box<dyn Iterator<Item = Result<StoredEntry, StoreError>>> = if self.is_all() {
+            Box::new(store.newest())
+        } else {
+            Box::new(store.topic_newest(&self.id))
+        };
+        entries.take(limit).collect()
     }
 }
 
-fn source_regions(config: &Config) -> Vec<(String, Option<String>)> {
-    config
-        .sources
+/// Why an entry does or does not belong to a topic.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub matched: bool,
+    /// Set when a `sources` or `regions` restriction excludes the entry.
+    pub restriction: Option<String>,
+    pub terms: Vec<TermExplanation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TermExplanation {
+    /// The term as written in the query.
+    pub term: String,
+    /// (field, word position, the word as written there)
+    pub hits: Vec<(&'static str, u32, String)>,
+}
+
+fn explain_term(term: &query::Term, words: &EntryWords) -> TermExplanation {
+    let mut hits = Vec::new();
+    if term.field == query::Field::Source {
+        if term_matches(term, words) {
+            hits.push(("source", 0, words.source_id.clone()));
+        }
+    } else {
+        for (name, field) in words.fields(term.field) {
+            for position in field.positions(&term.kind) {
+                hits.push((name, position, field.written(position).to_string()));
+            }
+        }
+    }
+    TermExplanation {
+        term: term.written.clone(),
+        hits,
+    }
+}
+
+fn term_matches(term: &query::Term, words: &EntryWords) -> bool {
+    if term.field == query::Field::Source {
+        let id = match &term.kind {
+            query::TermKind::Word(w) => &w.folded,
+            query::TermKind::Exact(e) => e,
+            query::TermKind::Prefix(p) => return words.source_id.starts_with(p.as_str()),
+            query::TermKind::Phrase(_) => return term.written.trim_matches('"') == words.source_id,
+        };
+        return *id == words.source_id;
+    }
+    words
+        .fields(term.field)
         .iter()
-        .map(|s| (s.id.clone(), s.region.clone()))
-        .collect()
+        .any(|(_, field)| !field.positions(&term.kind).is_empty())
 }
 
-/// Lower case with `ё` read as `е`, as Russian readers and writers treat them.
-fn fold(text: &str) -> String {
-    text.to_lowercase().replace('ё', "е")
-}
-
-fn terms(query: &str) -> Vec<Term> {
-    let mut terms = Vec::new();
-    let mut rest = query;
-    while let Some(start) = rest.find(|c: char| !c.is_whitespace() && c != '(' && c != ')') {
-        rest = &rest[start..];
-        if let Some(after_quote) = rest.strip_prefix('"') {
-            let end = after_quote.find('"').unwrap_or(after_quote.len());
-            let phrase: Vec<String> = fold(&after_quote[..end])
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect();
-            if !phrase.is_empty() {
-                terms.push(Term::Phrase(phrase.join(" ")));
-            }
-            rest = after_quote.get(end + 1..).unwrap_or("");
-            continue;
-        }
-        let end = rest
-            .find(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '"')
-            .unwrap_or(rest.len());
-        let word = &rest[..end];
-        rest = &rest[end..];
-        if matches!(word, "AND" | "OR" | "NOT") {
-            continue;
-        }
-        let word = fold(word.trim_start_matches('='));
-        match word.strip_suffix('*') {
-            Some(prefix) if !prefix.is_empty() => terms.push(Term::Prefix(prefix.to_string())),
-            Some(_) => {}
-            None if !word.is_empty() => terms.push(Term::Word(word)),
-            None => {}
+fn evaluate(query: &Query, words: &EntryWords) -> bool {
+    match query {
+        Query::Or(parts) => parts.iter().any(|p| evaluate(p, words)),
+        Query::And(parts) => parts.iter().all(|p| evaluate(p, words)),
+        Query::Not(inner) => !evaluate(inner, words),
+        Query::Term(term) => term_matches(term, words),
+        Query::Near {
+            left,
+            right,
+            distance,
+        } => {
+            // Both sides in the same field, their starts at most `distance` words apart.
+            words.fields(left.field).iter().any(|(name, field)| {
+                let right_field = words
+                    .fields(right.field)
+                    .into_iter()
+                    .find(|(n, _)| n == name);
+                let Some((_, right_words)) = right_field else {
+                    return false;
+                };
+                let lefts = field.positions(&left.kind);
+                if lefts.is_empty() {
+                    return false;
+                }
+                let rights = right_words.positions(&right.kind);
+                lefts
+                    .iter()
+                    .any(|l| rights.iter().any(|r| l.abs_diff(*r) <= *distance))
+            })
         }
     }
-    terms
+}
+
+/// All output feeds of a configuration, compiled; what ingest, serve and export share.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    feeds: Vec<TopicFeed>,
+    regions: HashMap<String, Option<String>>,
+}
+
+impl Topics {
+    /// Compiles every topic; a query that does not parse is an error at its place in the file.
+    pub fn compile(config: &Config) -> Result<Topics, Vec<ConfigError>> {
+        let mut feeds = vec![TopicFeed::all()];
+        let mut errors = Vec::new();
+        for topic in &config.topics {
+            match TopicFeed::compile(topic) {
+                Ok(feed) => feeds.push(feed),
+                Err(e) => errors.push(ConfigError {
+                    file: config.path.clone(),
+                    location: query_location(topic, e.column),
+                    message: format!("in the query of topic \"{}\": {}", topic.id, e.message),
+                }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let regions = config
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.region.clone()))
+            .collect();
+        Ok(Topics { feeds, regions })
+    }
+
+    /// Every feed, `all` first.
+    pub fn feeds(&self) -> &[TopicFeed] {
+        &self.feeds
+    }
+
+    pub fn find(&self, id: &str) -> Option<&TopicFeed> {
+        self.feeds.iter().find(|f| f.id == id)
+    }
+
+    pub fn region_of(&self, source_id: &str) -> Option<&str> {
+        self.regions.get(source_id).and_then(|r| r.as_deref())
+    }
+
+    pub fn analyse(&self, entry: &Entry) -> EntryWords {
+        EntryWords::new(entry, self.region_of(&entry.source_id))
+    }
+
+    /// The topics (other than `all`) an entry belongs to.
+    pub fn matching(&self, entry: &Entry) -> Vec<String> {
+        let words = self.analyse(entry);
+        let region = self.region_of(&entry.source_id);
+        self.feeds
+            .iter()
+            .filter(|f| !f.is_all() && f.matches(&words, region))
+            .map(|f| f.id.clone())
+            .collect()
+    }
+
+    /// Evaluates the entries stored or changed since the last call and records their topics.
+    pub fn index_pending(&self, store: &Store) -> Result<usize, StoreError> {
+        let pending = store.pending_topic_entries()?;
+        for id in &pending {
+            self.index_one(store, id)?;
+        }
+        Ok(pending.len())
+    }
+
+    fn index_one(&self, store: &Store, id: &EntryId) -> Result<(), StoreError> {
+        match store.entry(id)? {
+            Some(stored) => store.set_entry_topics(&stored, &self.matching(&stored.entry)),
+            None => store.forget_pending_topics(id),
+        }
+    }
+
+    /// When topics were added, removed or changed since the store was last indexed, evaluates
+    /// every stored entry again. Returns how many entries were evaluated.
+    pub fn reindex_if_changed(&self, store: &Store) -> Result<usize, StoreError> {
+        let wanted: Vec<(String, String)> = self
+            .feeds
+            .iter()
+            .filter(|f| !f.is_all())
+            .map(|f| (f.id.clone(), f.fingerprint.clone()))
+            .collect();
+        if store.topic_versions()? == wanted {
+            return self.index_pending(store);
+        }
+        let mut evaluated = 0;
+        for id in store.all_entry_ids() {
+            self.index_one(store, &id?)?;
+            evaluated += 1;
+        }
+        store.set_topic_versions(&wanted)?;
+        Ok(evaluated)
+    }
+}
+
+/// Where a column of a topic's query stands in the config file.
+fn query_location(topic: &Topic, column: usize) -> Location {
+    let mut location = topic.query_location;
+    for c in topic.query.chars().take(column) {
+        if c == '\n' {
+            location.line += 1;
+            location.column = 1;
+        } else {
+            location.column += 1;
+        }
+    }
+    location
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_words_become_terms() {
-        assert_eq!(
-            terms(r#"НКО OR "некоммерческая  организация" OR волонтёр* AND (=Минск)"#),
-            [
-                Term::Word("нко".into()),
-                Term::Phrase("некоммерческая организация".into()),
-                Term::Prefix("волонтер".into()),
-                Term::Word("минск".into()),
-            ]
-        );
-    }
-}
+mod tests;

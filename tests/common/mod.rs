@@ -195,7 +195,8 @@ pub fn load(path: &Path) -> Config {
 
 /// Serves Vestnik's router for `config` and `store` on a loopback port; returns its base URL.
 pub async fn serve(config: Config, store: Arc<vestnik::store::Store>) -> String {
-    let state = vestnik::serve::AppState::new(Arc::new(config), store);
+    let topics = vestnik::daemon::compile_topics(&config).unwrap();
+    let state = vestnik::serve::AppState::new(Arc::new(config), topics, store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, vestnik::serve::router(state)).await });
