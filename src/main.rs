@@ -385,7 +385,7 @@ fn explain(
         (None, None) => bail!("give --text TEXT or --entry ENTRY_ID"),
     };
     let region = topics.region_of(&entry.source_id);
-    let explanation = topic.explain(&topics.analyse(&entry), region);
+    let explanation = topic.explain(&topics.analyse_fully(&entry), region);
     println!(
         "topic {} «{}»: {}",
         topic.id,

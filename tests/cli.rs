@@ -213,3 +213,74 @@ fn export_writes_every_feed() {
         }
     }
 }
+
+#[test]
+fn check_reports_query_errors_at_their_place_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = '(НКО OR \"некоммерческая организация\"'\n",
+    )
+    .unwrap();
+    let output = vestnik()
+        .current_dir(dir.path())
+        .args(["check"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        "feeds.toml:4:46: in the query of topic \"ngo\": expected ')' to close the '(' at column 1"
+    );
+}
+
+#[test]
+fn topic_explain_shows_which_terms_matched_where() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/feeds.toml");
+    let text =
+        "Губернатор поддержал социально ориентированные некоммерческие организации и волонтёров.";
+    let output = vestnik()
+        .args([
+            "--config", shipped, "topic", "explain", "ngo", "--text", text,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.starts_with("topic ngo «НКО и гражданское общество»: matches"),
+        "{stdout}"
+    );
+    let line = |term: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(term))
+            .unwrap_or_else(|| panic!("{term} in {stdout}"))
+            .to_string()
+    };
+    assert!(
+        line("\"некоммерческая организация\"").contains("text word 5: некоммерческие"),
+        "{stdout}"
+    );
+    assert!(
+        line("волонтер*").contains("text word 8: волонтёров"),
+        "{stdout}"
+    );
+    assert!(line("СНТ").ends_with('—'), "{stdout}");
+
+    let output = vestnik()
+        .args([
+            "--config",
+            shipped,
+            "topic",
+            "explain",
+            "ngo",
+            "--text",
+            "Садоводческое некоммерческое товарищество провело собрание",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("does not match"), "{stdout}");
+}

@@ -390,3 +390,81 @@ async fn feeds_answer_conditional_requests_and_compress() {
     assert_eq!(changed.status(), 200);
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
 }
+
+/// The shipped topics' feeds carry exactly the stored entries their queries match.
+#[tokio::test]
+async fn topic_feeds_carry_exactly_their_matching_entries() {
+    let sources = fixture_sources();
+    let upstream = Upstream::start(
+        sources
+            .iter()
+            .map(|(_, path, reply)| (*path, reply.clone()))
+            .collect(),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let named: Vec<(&str, String)> = sources
+        .iter()
+        .map(|(id, path, _)| (*id, upstream.url(path)))
+        .collect();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds.toml")).unwrap();
+    let topics_text = &shipped[shipped.find("[[topic]]").unwrap()..];
+    let config = load(&write_config(
+        dir.path(),
+        "127.0.0.1:8080",
+        &named,
+        topics_text,
+    ));
+    let store = daemon::open_store(&config).unwrap();
+    let topics = daemon::compile_topics(&config).unwrap();
+    daemon::poll_once(&config, &store, &topics, &config.sources, |_| {})
+        .await
+        .unwrap();
+    let base = serve(config.clone(), Arc::clone(&store)).await;
+
+    let feed_titles = |topic: &'static str| {
+        let base = base.clone();
+        async move {
+            let bytes = get(&format!("{base}/feeds/{topic}.rss"))
+                .await
+                .bytes()
+                .await
+                .unwrap();
+            let feed = feed_rs::parser::parse(&bytes[..]).unwrap();
+            feed.entries
+                .into_iter()
+                .map(|e| e.title.unwrap().content)
+                .collect::<std::collections::BTreeSet<_>>()
+        }
+    };
+    for topic_id in ["ngo", "intl"] {
+        let topic = topics.find(topic_id).unwrap();
+        // The independent path: every stored entry, fully analysed, evaluated directly.
+        let expected: std::collections::BTreeSet<String> = store
+            .newest()
+            .map(|e| e.unwrap().entry)
+            .filter(|e| topic.explain(&topics.analyse_fully(e), None).matched)
+            .map(|e| e.title)
+            .collect();
+        assert_eq!(feed_titles(topic_id).await, expected, "{topic_id}");
+    }
+    let ngo = feed_titles("ngo").await;
+    let intl = feed_titles("intl").await;
+    for seed in [SEED_TITLE_LENOBL, SEED_TITLE_VREMYA, SEED_TITLE_NEWS47] {
+        assert!(ngo.contains(seed) && intl.contains(seed), "{seed}");
+    }
+    assert!(
+        ngo.contains("Стартовал конкурс субсидий для социально ориентированных НКО на 2027 год")
+    );
+    assert!(
+        !intl.contains("Стартовал конкурс субсидий для социально ориентированных НКО на 2027 год")
+    );
+    assert!(
+        intl.contains("Ленинградская область и провинция Хэйлунцзян обсудили рост товарооборота")
+    );
+    assert!(
+        !ngo.contains("В Мурине открылась новая школа на 1375 мест")
+            && !intl.contains("В Мурине открылась новая школа на 1375 мест")
+    );
+}

@@ -9,6 +9,9 @@
 //! forms are taken for one word when their root sets meet, or when their stems are equal and at
 //! least [`MIN_STEM`] letters long (a three-letter stem joins «визит» with «виза»).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -17,11 +20,33 @@ use rust_stemmers::{Algorithm, Stemmer};
 pub fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for c in word.chars() {
-        for lower in c.to_lowercase() {
-            out.push(if lower == 'ё' { 'е' } else { lower });
-        }
+        push_folded(&mut out, c);
     }
     out
+}
+
+/// Appends a character folded; ASCII and Cyrillic, nearly all of our text, skip Unicode tables.
+fn push_folded(out: &mut String, c: char) {
+    match c {
+        'A'..='Z' => out.push(c.to_ascii_lowercase()),
+        'a'..='z' | '0'..='9' => out.push(c),
+        'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+        'а'..='я' => out.push(c),
+        'Ё' | 'ё' => out.push('е'),
+        _ => {
+            for lower in c.to_lowercase() {
+                out.push(if lower == 'ё' { 'е' } else { lower });
+            }
+        }
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' | '\u{0400}'..='\u{04FF}' => true,
+        _ if c.is_ascii() => false,
+        _ => c.is_alphanumeric() || is_combining_mark(c),
+    }
 }
 
 /// A word of a text, folded, with its place.
@@ -37,26 +62,26 @@ pub struct Word {
 /// between two letters splits «НКО-сектор» into `нко`, `сектор` at adjacent positions, so both
 /// «НКО» and the phrase «НКО сектор» find it.
 pub fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.len() / 8);
+    let mut current = String::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        let in_word = c.is_alphanumeric() || is_combining_mark(c);
-        match (in_word, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                out.push(Word {
-                    folded: fold(&text[s..i]),
-                    start: s,
-                    end: i,
-                });
-                start = None;
+        if is_word_char(c) {
+            if start.is_none() {
+                start = Some(i);
             }
-            _ => {}
+            push_folded(&mut current, c);
+        } else if let Some(s) = start.take() {
+            out.push(Word {
+                folded: std::mem::take(&mut current),
+                start: s,
+                end: i,
+            });
         }
     }
     if let Some(s) = start {
         out.push(Word {
-            folded: fold(&text[s..]),
+            folded: current,
             start: s,
             end: text.len(),
         });
@@ -85,6 +110,39 @@ pub fn stem(folded: &str) -> String {
         ENGLISH.get_or_init(|| Stemmer::create(Algorithm::English))
     };
     stemmer.stem(folded).into_owned()
+}
+
+/// A word form's stem and roots, shared between every place the form occurs.
+#[derive(Debug)]
+pub struct WordForms {
+    pub stem: Rc<str>,
+    pub roots: Vec<Rc<str>>,
+}
+
+/// How many word forms each thread remembers; news vocabulary repeats, so most lookups hit.
+const FORMS_CACHE_LIMIT: usize = 200_000;
+
+/// The stem and roots of a folded word, computed once per thread and then remembered:
+/// Snowball stemming costs about a microsecond a word, a cache hit a hash lookup.
+pub fn forms(folded: &str) -> Rc<WordForms> {
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Rc<WordForms>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        if let Some(found) = cache.borrow().get(folded) {
+            return Rc::clone(found);
+        }
+        let computed = Rc::new(WordForms {
+            stem: Rc::from(stem(folded)),
+            roots: roots(folded).into_iter().map(Rc::from).collect(),
+        });
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= FORMS_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(folded.to_string(), Rc::clone(&computed));
+        computed
+    })
 }
 
 /// Russian noun and adjective endings, longest first within each length.

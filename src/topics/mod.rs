@@ -15,7 +15,7 @@ use crate::config::{Config, ConfigError, Location, Topic, ALL_TOPIC};
 use crate::normalize::Entry;
 use crate::store::{Store, StoreError, StoredEntry};
 
-pub use analysis::EntryWords;
+pub use analysis::{EntryWords, WordFilter};
 pub use query::{Query, QueryError};
 
 /// One output feed's selection rule, compiled.
@@ -174,8 +174,7 @@ fn term_matches(term: &query::Term, words: &EntryWords) -> bool {
     }
     words
         .fields(term.field)
-        .iter()
-        .any(|(_, field)| !field.positions(&term.kind).is_empty())
+        .any(|(_, field)| field.contains(&term.kind))
 }
 
 fn evaluate(query: &Query, words: &EntryWords) -> bool {
@@ -190,11 +189,8 @@ fn evaluate(query: &Query, words: &EntryWords) -> bool {
             distance,
         } => {
             // Both sides in the same field, their starts at most `distance` words apart.
-            words.fields(left.field).iter().any(|(name, field)| {
-                let right_field = words
-                    .fields(right.field)
-                    .into_iter()
-                    .find(|(n, _)| n == name);
+            words.fields(left.field).any(|(name, field)| {
+                let right_field = words.fields(right.field).find(|(n, _)| *n == name);
                 let Some((_, right_words)) = right_field else {
                     return false;
                 };
@@ -215,6 +211,8 @@ fn evaluate(query: &Query, words: &EntryWords) -> bool {
 #[derive(Debug, Clone)]
 pub struct Topics {
     feeds: Vec<TopicFeed>,
+    /// Which entry words are worth stemming, given every topic's terms.
+    filter: WordFilter,
     regions: HashMap<String, Option<String>>,
 }
 
@@ -241,7 +239,26 @@ impl Topics {
             .iter()
             .map(|s| (s.id.clone(), s.region.clone()))
             .collect();
-        Ok(Topics { feeds, regions })
+        let mut filter = WordFilter::default();
+        for term in feeds
+            .iter()
+            .filter_map(|f| f.query.as_ref())
+            .flat_map(query::terms)
+        {
+            match &term.kind {
+                query::TermKind::Word(pattern) => filter.add_pattern(pattern),
+                query::TermKind::Phrase(patterns) => {
+                    patterns.iter().for_each(|p| filter.add_pattern(p))
+                }
+                query::TermKind::Prefix(prefix) => filter.add_prefix(prefix),
+                query::TermKind::Exact(_) => {}
+            }
+        }
+        Ok(Topics {
+            feeds,
+            filter,
+            regions,
+        })
     }
 
     /// Every feed, `all` first.
@@ -257,7 +274,13 @@ impl Topics {
         self.regions.get(source_id).and_then(|r| r.as_deref())
     }
 
+    /// An entry's words as matching needs them: only words some topic could match are stemmed.
     pub fn analyse(&self, entry: &Entry) -> EntryWords {
+        EntryWords::filtered(entry, self.region_of(&entry.source_id), Some(&self.filter))
+    }
+
+    /// An entry's words, every one stemmed: for explanations, which show all hits.
+    pub fn analyse_fully(&self, entry: &Entry) -> EntryWords {
         EntryWords::new(entry, self.region_of(&entry.source_id))
     }
 
