@@ -7,7 +7,6 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use chrono::Utc;
 use vestnik::config::Config;
 use vestnik::normalize::Entry;
 use vestnik::topics::{EntryWords, Topics};
@@ -35,20 +34,12 @@ fn median_ns(rounds: usize, per_round: usize, mut op: impl FnMut()) -> f64 {
 fn main() {
     let text: String = TEXT.chars().take(1024).collect();
     let entry = Entry {
-        source_id: "lenobl".into(),
-        guid: None,
-        link: None,
-        canonical_url: None,
-        title: "Ленинградская область предложила Беларуси дружить НКО".into(),
-        text,
-        content_html: String::new(),
-        published: Utc::now(),
-        updated: None,
-        first_seen: Utc::now(),
-        authors: vec![],
         categories: vec!["Общество".into()],
-        enclosures: vec![],
-        language: Some("ru".into()),
+        ..Entry::from_text(
+            "lenobl",
+            "Ленинградская область предложила Беларуси дружить НКО",
+            &text,
+        )
     };
     println!(
         "entry: {} bytes of text, {} bytes of title",

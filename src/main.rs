@@ -354,22 +354,7 @@ fn explain(
         .find(topic_id)
         .with_context(|| format!("no topic \"{topic_id}\" in {}", config.path.display()))?;
     let entry = match (text, entry_id) {
-        (Some(text), _) => vestnik::normalize::Entry {
-            source_id: String::new(),
-            guid: None,
-            link: None,
-            canonical_url: None,
-            title: String::new(),
-            text: text.to_string(),
-            content_html: String::new(),
-            published: chrono::Utc::now(),
-            updated: None,
-            first_seen: chrono::Utc::now(),
-            authors: Vec::new(),
-            categories: Vec::new(),
-            enclosures: Vec::new(),
-            language: None,
-        },
+        (Some(text), _) => vestnik::normalize::Entry::from_text("", "", text),
         (None, Some(id)) => {
             let store = daemon::open_store(config)?;
             store

@@ -39,6 +39,19 @@ async fn poll(setup: &Setup, ids: &[&str]) -> Vec<vestnik::ingest::PollReport> {
 }
 
 async fn setup(extra_sources: Vec<(&'static str, &'static str, Reply)>) -> Setup {
+    setup_with_topics(
+        extra_sources,
+        "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = 'НКО OR волонтер*'\n",
+    )
+    .await
+}
+
+/// The fixture sources (and any extra ones) on a loopback upstream, a config naming them with
+/// `topics`, and a store in a temp dir.
+async fn setup_with_topics(
+    extra_sources: Vec<(&'static str, &'static str, Reply)>,
+    topics: &str,
+) -> Setup {
     let mut sources = fixture_sources();
     sources.extend(extra_sources);
     let upstream = Upstream::start(
@@ -53,7 +66,6 @@ async fn setup(extra_sources: Vec<(&'static str, &'static str, Reply)>) -> Setup
         .iter()
         .map(|(id, path, _)| (*id, upstream.url(path)))
         .collect();
-    let topics = "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = 'НКО OR волонтер*'\n";
     let config = load(&write_config(dir.path(), "127.0.0.1:8080", &named, topics));
     let store = daemon::open_store(&config).unwrap();
     let topics = daemon::compile_topics(&config).unwrap();
@@ -394,34 +406,12 @@ async fn feeds_answer_conditional_requests_and_compress() {
 /// The shipped topics' feeds carry exactly the stored entries their queries match.
 #[tokio::test]
 async fn topic_feeds_carry_exactly_their_matching_entries() {
-    let sources = fixture_sources();
-    let upstream = Upstream::start(
-        sources
-            .iter()
-            .map(|(_, path, reply)| (*path, reply.clone()))
-            .collect(),
-    )
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let named: Vec<(&str, String)> = sources
-        .iter()
-        .map(|(id, path, _)| (*id, upstream.url(path)))
-        .collect();
     let shipped =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds.toml")).unwrap();
-    let topics_text = &shipped[shipped.find("[[topic]]").unwrap()..];
-    let config = load(&write_config(
-        dir.path(),
-        "127.0.0.1:8080",
-        &named,
-        topics_text,
-    ));
-    let store = daemon::open_store(&config).unwrap();
-    let topics = daemon::compile_topics(&config).unwrap();
-    daemon::poll_once(&config, &store, &topics, &config.sources, |_| {})
-        .await
-        .unwrap();
-    let base = serve(config.clone(), Arc::clone(&store)).await;
+    let setup = setup_with_topics(vec![], &shipped[shipped.find("[[topic]]").unwrap()..]).await;
+    poll(&setup, &[]).await;
+    let (store, topics) = (&setup.store, &setup.topics);
+    let base = serve(setup.config.clone(), Arc::clone(store)).await;
 
     let feed_titles = |topic: &'static str| {
         let base = base.clone();

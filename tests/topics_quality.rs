@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use chrono::Utc;
 use serde::Deserialize;
 use vestnik::config::Config;
 use vestnik::normalize::Entry;
@@ -36,20 +35,8 @@ fn items() -> Vec<Item> {
 
 fn entry(item: &Item) -> Entry {
     Entry {
-        source_id: item.source.clone(),
-        guid: None,
-        link: None,
-        canonical_url: None,
-        title: item.title.clone(),
-        text: item.text.clone(),
-        content_html: String::new(),
-        published: Utc::now(),
-        updated: None,
-        first_seen: Utc::now(),
-        authors: vec![],
         categories: item.categories.clone(),
-        enclosures: vec![],
-        language: Some("ru".into()),
+        ..Entry::from_text(&item.source, &item.title, &item.text)
     }
 }
 

@@ -39,6 +39,29 @@ pub struct Entry {
     pub language: Option<String>,
 }
 
+impl Entry {
+    /// An entry of plain text only, seen now: for `topic explain --text`, tests and benchmarks.
+    pub fn from_text(source_id: &str, title: &str, text: &str) -> Entry {
+        let now = Utc::now();
+        Entry {
+            source_id: source_id.to_string(),
+            guid: None,
+            link: None,
+            canonical_url: None,
+            title: title.to_string(),
+            text: text.to_string(),
+            content_html: String::new(),
+            published: now,
+            updated: None,
+            first_seen: now,
+            authors: Vec::new(),
+            categories: Vec::new(),
+            enclosures: Vec::new(),
+            language: None,
+        }
+    }
+}
+
 /// What normalization needs to know about the source an item came from.
 #[derive(Debug, Clone)]
 pub struct SourceContext<'a> {

@@ -1,7 +1,5 @@
 //! Morphology, precedence and restriction tests for topic matching.
 
-use chrono::Utc;
-
 use crate::store::Store;
 
 use super::*;
@@ -9,20 +7,9 @@ use crate::config::Location;
 
 fn entry(title: &str, text: &str) -> Entry {
     Entry {
-        source_id: "lenobl".into(),
-        guid: None,
-        link: None,
-        canonical_url: None,
-        title: title.into(),
-        text: text.into(),
-        content_html: String::new(),
-        published: Utc::now(),
-        updated: None,
-        first_seen: Utc::now(),
-        authors: vec![],
         categories: vec!["Общество".into()],
-        enclosures: vec![],
         language: Some("ru".into()),
+        ..Entry::from_text("lenobl", title, text)
     }
 }
 
