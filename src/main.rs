@@ -82,7 +82,7 @@ enum TopicCommand {
         /// A text to test (read as an entry's text).
         #[arg(long, conflicts_with = "entry", required_unless_present = "entry")]
         text: Option<String>,
-        /// The id of a stored entry.
+        /// The id of a stored entry (as in a JSON feed's `id`, with or without `urn:vestnik:story:`).
         #[arg(long)]
         entry: Option<String>,
     },
@@ -358,7 +358,10 @@ fn explain(
         (None, Some(id)) => {
             let store = daemon::open_store(config)?;
             store
-                .entry(&vestnik::cluster::EntryId(id.to_string()))?
+                .entry(&vestnik::cluster::EntryId(
+                    // Feed readers show the story id of the output feeds; accept it as written.
+                    id.trim_start_matches("urn:vestnik:story:").to_string(),
+                ))?
                 .with_context(|| {
                     format!(
                         "no entry \"{id}\" in the store at {}",

@@ -284,3 +284,88 @@ fn topic_explain_shows_which_terms_matched_where() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("does not match"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_explain_reads_a_stored_entry_by_its_feed_id() {
+    let sources = fixture_sources();
+    let upstream = Upstream::start(sources.iter().map(|(_, p, r)| (*p, r.clone())).collect()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let named: Vec<(&str, String)> = sources
+        .iter()
+        .map(|(id, p, _)| (*id, upstream.url(p)))
+        .collect();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds.toml")).unwrap();
+    let config = write_config(
+        dir.path(),
+        "127.0.0.1:8080",
+        &named,
+        &shipped[shipped.find("[[topic]]").unwrap()..],
+    );
+    let config = config.to_str().unwrap().to_string();
+    let run = |args: Vec<String>| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            vestnik()
+                .arg("--config")
+                .arg(config)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    assert!(run(vec!["poll".into()]).await.unwrap().status.success());
+    let out = dir.path().join("public");
+    assert!(run(vec![
+        "export".into(),
+        "--out".into(),
+        out.display().to_string()
+    ])
+    .await
+    .unwrap()
+    .status
+    .success());
+    let feed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("intl.json")).unwrap()).unwrap();
+    let item = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["title"] == "Ленинградская область и провинция Хэйлунцзян обсудили рост товарооборота"
+        })
+        .unwrap();
+    let output = run(vec![
+        "topic".into(),
+        "explain".into(),
+        "intl".into(),
+        "--entry".into(),
+        item["id"].as_str().unwrap().into(),
+    ])
+    .await
+    .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("matches"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("провинция") && l.contains("title word")),
+        "{stdout}"
+    );
+    let output = run(vec![
+        "topic".into(),
+        "explain".into(),
+        "intl".into(),
+        "--entry".into(),
+        "no-such-entry".into(),
+    ])
+    .await
+    .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no entry \"no-such-entry\""));
+}
