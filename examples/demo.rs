@@ -105,7 +105,7 @@ fn demo_config(
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Config> {
     let mut text = format!(
-        "[settings]\nlisten = \"{listen}\"\ndata_dir = \"{}\"\nbase_url = \"http://{listen}\"\ninterval = \"1m\"\n\n",
+        "[settings]\nlisten = \"{listen}\"\ndata_dir = \"{}\"\nbase_url = \"http://{listen}\"\ninterval = \"1m\"\n# The fixtures carry fixed dates: keep them however old they get.\nretention = \"36500d\"\n\n",
         data_dir.display()
     );
     for (id, title, path, _, _) in SOURCES {

@@ -61,14 +61,21 @@ pub fn compile_topics(config: &Config) -> Result<Arc<Topics>, DaemonError> {
         .map_err(DaemonError::Config)
 }
 
-/// Brings the store's topic index up to date with the configured topics: evaluates every stored
-/// entry again when a topic was added, removed or changed, else only the pending ones.
+/// Finishes what a previous run left pending (entries not yet placed in a story) and brings the
+/// topic index up to date with the configured topics: every stored entry is evaluated again when
+/// a topic was added, removed or changed, else only the pending ones.
 pub async fn index_topics(topics: &Arc<Topics>, store: &Arc<Store>) -> Result<usize, DaemonError> {
     let (topics, store) = (Arc::clone(topics), Arc::clone(store));
-    tokio::task::spawn_blocking(move || topics.reindex_if_changed(&store))
-        .await
-        .map_err(|e| DaemonError::Task(e.to_string()))?
-        .map_err(DaemonError::Index)
+    tokio::task::spawn_blocking(move || {
+        crate::cluster::story::place_pending(
+            &*store,
+            &crate::cluster::story::StoryRules::default(),
+        )?;
+        topics.reindex_if_changed(&store)
+    })
+    .await
+    .map_err(|e| DaemonError::Task(e.to_string()))?
+    .map_err(DaemonError::Index)
 }
 
 pub fn fetcher(config: &Config) -> Result<Fetcher, DaemonError> {
@@ -172,7 +179,13 @@ pub async fn run(
             .await
     });
 
+    let retention = tokio::spawn(retention_loop(
+        Arc::clone(&store),
+        config.settings.retention,
+        stop_rx.clone(),
+    ));
     schedule_loop(&config, &store, &fetcher, &topics, stop_rx).await;
+    let _ = retention.await;
 
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "cannot flush the store at shutdown");
@@ -184,6 +197,34 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often stories past `settings.retention` are looked for.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes stories older than `retention` at start and then every hour, until stopped.
+async fn retention_loop(
+    store: Arc<Store>,
+    retention: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX / 2);
+        let store_now = Arc::clone(&store);
+        match tokio::task::spawn_blocking(move || store_now.remove_stories_before(cutoff)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => {
+                tracing::info!(stories = removed, %cutoff, "removed stories past retention")
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+            Err(e) => tracing::error!(error = %e, "retention task failed"),
+        }
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(RETENTION_EVERY) => {}
+        }
+    }
 }
 
 /// Starts each source's poll when it is due, never two polls of one source at once, at most

@@ -35,7 +35,7 @@ pub fn export(
     let mut written = Vec::new();
     for topic in topics.feeds() {
         for format in Format::ALL {
-            let feed = render_topic(config, store, topic, format)?;
+            let feed = render_topic(config, topics, store, topic, format)?;
             let path = dir.join(format!("{}.{}", topic.id, format.extension()));
             // Write beside and rename, so a web server never serves half a file.
             let partial = path.with_extension(format!("{}.partial", format.extension()));

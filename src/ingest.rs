@@ -194,6 +194,11 @@ async fn fetch_and_store(
                 Upsert::Unchanged(_) => counts.2 += 1,
             }
         }
+        // Copies of one story are put together before topics look at them.
+        crate::cluster::story::place_pending(
+            &*writer,
+            &crate::cluster::story::StoryRules::default(),
+        )?;
         // Topics are evaluated right away; an entry left pending by a crash here is evaluated
         // on the next poll or start.
         topics.index_pending(&writer)?;

@@ -15,6 +15,8 @@ const SEED_TITLE_VREMYA: &str = "Ленобласть и Беларусь буд
 const SEED_TITLE_NEWS47: &str =
     "Дрозденко договорился с Минской областью о сотрудничестве в сфере НКО";
 const ALL_ITEMS: usize = 5 + 4 + 4 + 4;
+/// The seed press release is carried by lenobl, vremya and news47: one story of three entries.
+const ALL_STORIES: usize = ALL_ITEMS - 2;
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -108,71 +110,97 @@ async fn every_format_goes_in_and_comes_out_of_the_store() {
         "application/rss+xml; charset=utf-8"
     );
     let rss = feed_rs::parser::parse(&response.bytes().await.unwrap()[..]).unwrap();
-    assert_eq!(rss.entries.len(), ALL_ITEMS);
+    assert_eq!(rss.entries.len(), ALL_STORIES);
     let titles: Vec<String> = rss
         .entries
         .iter()
         .map(|e| e.title.clone().unwrap().content)
         .collect();
-    for title in [SEED_TITLE_LENOBL, SEED_TITLE_VREMYA, SEED_TITLE_NEWS47] {
+    // The seed press release, carried by three outlets, is one item under the earliest outlet.
+    assert_eq!(
+        titles.iter().filter(|t| *t == SEED_TITLE_LENOBL).count(),
+        1,
+        "{titles:#?}"
+    );
+    for copy in [SEED_TITLE_VREMYA, SEED_TITLE_NEWS47] {
         assert!(
-            titles.iter().any(|t| t == title),
-            "{title} missing from {titles:#?}"
+            !titles.iter().any(|t| t == copy),
+            "{copy} should be folded into the story"
         );
     }
     // Newest first.
     let dates: Vec<_> = rss.entries.iter().map(|e| e.published.unwrap()).collect();
     assert!(dates.windows(2).all(|w| w[0] >= w[1]), "{dates:?}");
-    let lenobl = rss
+    let seed = rss
         .entries
         .iter()
         .find(|e| e.title.as_ref().unwrap().content == SEED_TITLE_LENOBL)
         .unwrap();
     assert_eq!(
-        lenobl.links[0].href,
+        seed.links[0].href,
         "https://lenobl.ru/ru/dlya-smi/news/58312/"
     );
-    assert_eq!(lenobl.published, Some(utc("2026-11-24T07:15:00Z")));
-    let vremya = rss
-        .entries
-        .iter()
-        .find(|e| e.title.as_ref().unwrap().content == SEED_TITLE_VREMYA)
-        .unwrap();
-    assert_eq!(
-        vremya.links[0].href,
-        "https://vremya-kingisepp.ru/news/2026/11/24/lenoblast-belarus-nko.html"
-    );
-    assert_eq!(vremya.published, Some(utc("2026-11-24T11:40:00Z")));
-    let description = vremya.summary.as_ref().unwrap().content.clone();
+    assert_eq!(seed.published, Some(utc("2026-11-24T07:15:00Z")));
+    let description = seed.summary.as_ref().unwrap().content.clone();
+    assert!(description.contains("Также сообщают:"), "{description}");
+    assert!(description.contains(r#"<a href="https://vremya-kingisepp.ru/news/2026/11/24/lenoblast-belarus-nko.html">Источник vremya</a>"#), "{description}");
     assert!(
-        description.contains("социально ориентированных некоммерческих организаций"),
+        description.contains(r#"<a href="https://47news.ru/articles/260114/">Источник news47</a>"#),
         "{description}"
     );
+    // A windows-1251 item of its own, decoded.
+    assert!(
+        titles
+            .iter()
+            .any(|t| t == "Волонтёры очистили берег Луги от мусора"),
+        "{titles:#?}"
+    );
 
-    // Atom, read back by atom_syndication.
+    // Atom, read back by atom_syndication: the other outlets as related links.
     let atom_bytes = get(&format!("{base}/feeds/all.atom"))
         .await
         .bytes()
         .await
         .unwrap();
     let atom = atom_syndication::Feed::read_from(&atom_bytes[..]).unwrap();
-    assert_eq!(atom.entries.len(), ALL_ITEMS);
-    let news47 = atom
+    assert_eq!(atom.entries.len(), ALL_STORIES);
+    let seed = atom
         .entries
         .iter()
-        .find(|e| e.title.value == SEED_TITLE_NEWS47)
+        .find(|e| e.title.value == SEED_TITLE_LENOBL)
         .unwrap();
-    assert_eq!(news47.links[0].href, "https://47news.ru/articles/260114/");
+    assert_eq!(seed.links[0].rel, "alternate");
+    let related: Vec<(String, Option<String>)> = seed
+        .links
+        .iter()
+        .filter(|l| l.rel == "related")
+        .map(|l| (l.href.clone(), l.title.clone()))
+        .collect();
     assert_eq!(
-        news47.published.unwrap().with_timezone(&Utc),
-        utc("2026-11-24T09:05:00Z")
+        related,
+        [
+            (
+                "https://47news.ru/articles/260114/".to_string(),
+                Some("Источник news47".to_string())
+            ),
+            (
+                "https://vremya-kingisepp.ru/news/2026/11/24/lenoblast-belarus-nko.html"
+                    .to_string(),
+                Some("Источник vremya".to_string())
+            ),
+        ]
+    );
+    let news47_own = atom.entries.iter().find(|e| e.title.value == "Форум некоммерческих организаций Ленобласти собрал в Гатчине более 500 участников").unwrap();
+    assert_eq!(
+        news47_own.published.unwrap().with_timezone(&Utc),
+        utc("2026-11-23T16:40:00Z")
     );
     assert!(atom
         .links
         .iter()
         .any(|l| l.rel == "self" && l.href == "http://127.0.0.1:8080/feeds/all.atom"));
 
-    // JSON Feed, read back as JSON.
+    // JSON Feed, read back as JSON: the outlets in the _vestnik extension.
     let json: serde_json::Value = get(&format!("{base}/feeds/all.json"))
         .await
         .json()
@@ -180,8 +208,20 @@ async fn every_format_goes_in_and_comes_out_of_the_store() {
         .unwrap();
     assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
     let items = json["items"].as_array().unwrap();
-    assert_eq!(items.len(), ALL_ITEMS);
+    assert_eq!(items.len(), ALL_STORIES);
     assert!(items.iter().any(|i| i["title"] == "Минская и Ленинградская области подписали дорожную карту гуманитарного сотрудничества"));
+    let seed = items
+        .iter()
+        .find(|i| i["title"] == SEED_TITLE_LENOBL)
+        .unwrap();
+    let outlets: Vec<&str> = seed["_vestnik"]["outlets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(outlets, ["lenobl", "news47", "vremya"]);
+    assert_eq!(seed["_vestnik"]["outlets"][0]["primary"], true);
     // Every format names each story by the same stable id.
     let rss_ids: std::collections::BTreeSet<String> =
         rss.entries.iter().map(|e| e.id.clone()).collect();
@@ -201,7 +241,7 @@ async fn every_format_goes_in_and_comes_out_of_the_store() {
     )
     .unwrap();
     assert!(
-        !ngo.entries.is_empty() && ngo.entries.len() < ALL_ITEMS,
+        !ngo.entries.is_empty() && ngo.entries.len() < ALL_STORIES,
         "{}",
         ngo.entries.len()
     );
@@ -430,20 +470,25 @@ async fn topic_feeds_carry_exactly_their_matching_entries() {
     };
     for topic_id in ["ngo", "intl"] {
         let topic = topics.find(topic_id).unwrap();
-        // The independent path: every stored entry, fully analysed, evaluated directly.
+        // The independent path: every stored entry, fully analysed, evaluated directly; a story
+        // is in the feed when any of its entries matches, under its primary entry's title.
         let expected: std::collections::BTreeSet<String> = store
             .newest()
-            .map(|e| e.unwrap().entry)
-            .filter(|e| topic.explain(&topics.analyse_fully(e), None).matched)
-            .map(|e| e.title)
+            .map(|e| e.unwrap())
+            .filter(|e| topic.explain(&topics.analyse_fully(&e.entry), None).matched)
+            .map(|e| {
+                vestnik::topics::StoryView::load(store, e, topics.priorities())
+                    .unwrap()
+                    .primary
+                    .entry
+                    .title
+            })
             .collect();
         assert_eq!(feed_titles(topic_id).await, expected, "{topic_id}");
     }
     let ngo = feed_titles("ngo").await;
     let intl = feed_titles("intl").await;
-    for seed in [SEED_TITLE_LENOBL, SEED_TITLE_VREMYA, SEED_TITLE_NEWS47] {
-        assert!(ngo.contains(seed) && intl.contains(seed), "{seed}");
-    }
+    assert!(ngo.contains(SEED_TITLE_LENOBL) && intl.contains(SEED_TITLE_LENOBL));
     assert!(
         ngo.contains("Стартовал конкурс субсидий для социально ориентированных НКО на 2027 год")
     );
@@ -456,5 +501,68 @@ async fn topic_feeds_carry_exactly_their_matching_entries() {
     assert!(
         !ngo.contains("В Мурине открылась новая школа на 1375 мест")
             && !intl.contains("В Мурине открылась новая школа на 1375 мест")
+    );
+}
+
+/// The outlet of highest priority is a story's primary, whenever it published; the story keeps
+/// its id (the first entry's) so readers never see it twice.
+#[tokio::test]
+async fn the_highest_priority_outlet_leads_a_story_and_its_id_stays() {
+    let setup = setup(vec![]).await;
+    poll(&setup, &["lenobl"]).await;
+    let base = serve(setup.config.clone(), Arc::clone(&setup.store)).await;
+    let first: serde_json::Value = get(&format!("{base}/feeds/all.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let seed_id = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == SEED_TITLE_LENOBL)
+        .unwrap()["id"]
+        .clone();
+
+    poll(&setup, &["vremya", "news47"]).await;
+    let mut config = setup.config.clone();
+    config
+        .sources
+        .iter_mut()
+        .find(|s| s.id == "vremya")
+        .unwrap()
+        .priority = 10;
+    let base = serve(config, Arc::clone(&setup.store)).await;
+    let json: serde_json::Value = get(&format!("{base}/feeds/all.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = json["items"].as_array().unwrap();
+    let seed = items
+        .iter()
+        .find(|i| i["id"] == seed_id)
+        .expect("the story keeps its id");
+    assert_eq!(
+        seed["title"], SEED_TITLE_VREMYA,
+        "the priority outlet is primary"
+    );
+    assert_eq!(
+        seed["url"],
+        "https://vremya-kingisepp.ru/news/2026/11/24/lenoblast-belarus-nko.html"
+    );
+    let outlets: Vec<&str> = seed["_vestnik"]["outlets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(outlets, ["vremya", "lenobl", "news47"]);
+    assert_eq!(
+        items
+            .iter()
+            .filter(|i| i["_vestnik"]["outlets"].as_array().unwrap().len() > 1)
+            .count(),
+        1
     );
 }

@@ -1,8 +1,12 @@
 //! Which stored entry a new one is, and which story it belongs to.
 //!
-//! Identity, first cut: an entry is its canonical URL, else its source and guid, else its source
-//! and title. Seeing any of these again means the same entry, updated in place. The store keeps
-//! the keys; this module only decides what they are, so the rule lives in one place.
+//! Identity: an entry is its canonical URL, else its source and guid, else its source and title.
+//! Seeing any of these again means the same entry, updated in place. Stories: copies of one event
+//! from different outlets ([`story`]). The store keeps keys, fingerprints and stories; this module
+//! decides what they are, so the rules live in one place.
+
+pub mod similarity;
+pub mod story;
 
 use std::fmt;
 

@@ -5,8 +5,8 @@ use atom_syndication::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{item_id, updated, FeedMeta, Format};
-use crate::store::StoredEntry;
+use super::{also_reported, item_id, updated, FeedMeta, Format};
+use crate::topics::StoryView;
 
 fn fixed(date: DateTime<Utc>) -> FixedDateTime {
     date.fixed_offset()
@@ -14,53 +14,65 @@ fn fixed(date: DateTime<Utc>) -> FixedDateTime {
 
 pub(super) fn render(
     meta: &FeedMeta,
-    entries: &[StoredEntry],
+    stories: &[StoryView],
     last_modified: DateTime<Utc>,
 ) -> Result<Vec<u8>, String> {
-    let atom_entries = entries
-        .iter()
-        .map(|stored| {
-            let entry = &stored.entry;
-            let outlet = meta.outlet(&entry.source_id);
-            Entry {
-                id: item_id(stored),
-                title: Text::plain(entry.title.clone()),
-                updated: fixed(updated(stored)),
-                published: Some(fixed(entry.published)),
-                authors: vec![Person {
-                    name: outlet.title.clone(),
-                    uri: (!outlet.url.is_empty()).then(|| outlet.url.clone()),
-                    email: None,
-                    ..Person::default()
-                }],
-                links: entry
-                    .link
-                    .iter()
-                    .map(|href| Link {
-                        href: href.clone(),
-                        rel: "alternate".to_string(),
-                        mime_type: Some("text/html".to_string()),
-                        ..Link::default()
-                    })
-                    .collect(),
-                categories: entry
-                    .categories
-                    .iter()
-                    .map(|c| Category {
-                        term: c.clone(),
-                        ..Category::default()
-                    })
-                    .collect(),
-                summary: Some(Text::plain(summary(&entry.text))),
-                content: Some(Content {
-                    value: Some(entry.content_html.clone()),
-                    content_type: Some("html".to_string()),
-                    ..Content::default()
-                }),
-                ..Entry::default()
-            }
-        })
-        .collect();
+    let atom_entries =
+        stories
+            .iter()
+            .map(|story| {
+                let entry = &story.primary.entry;
+                let outlet = meta.outlet(&entry.source_id);
+                Entry {
+                    id: item_id(story),
+                    title: Text::plain(entry.title.clone()),
+                    updated: fixed(updated(story)),
+                    published: Some(fixed(entry.published)),
+                    authors: vec![Person {
+                        name: outlet.title.clone(),
+                        uri: (!outlet.url.is_empty()).then(|| outlet.url.clone()),
+                        email: None,
+                        ..Person::default()
+                    }],
+                    links: entry
+                        .link
+                        .iter()
+                        .map(|href| Link {
+                            href: href.clone(),
+                            rel: "alternate".to_string(),
+                            mime_type: Some("text/html".to_string()),
+                            ..Link::default()
+                        })
+                        .chain(also_reported(meta, story).into_iter().filter_map(
+                            |(outlet, other)| {
+                                Some(Link {
+                                    href: other.entry.link.clone()?,
+                                    rel: "related".to_string(),
+                                    mime_type: Some("text/html".to_string()),
+                                    title: Some(outlet.title),
+                                    ..Link::default()
+                                })
+                            },
+                        ))
+                        .collect(),
+                    categories: entry
+                        .categories
+                        .iter()
+                        .map(|c| Category {
+                            term: c.clone(),
+                            ..Category::default()
+                        })
+                        .collect(),
+                    summary: Some(Text::plain(summary(&entry.text))),
+                    content: Some(Content {
+                        value: Some(entry.content_html.clone()),
+                        content_type: Some("html".to_string()),
+                        ..Content::default()
+                    }),
+                    ..Entry::default()
+                }
+            })
+            .collect();
     let feed = Feed {
         id: meta.self_url(Format::Atom),
         title: Text::plain(meta.title.clone()),
@@ -94,7 +106,7 @@ pub(super) fn render(
         entries: atom_entries,
         ..Feed::default()
     };
-    let mut bytes = Vec::with_capacity(4096 + entries.len() * 2048);
+    let mut bytes = Vec::with_capacity(4096 + stories.len() * 2048);
     feed.write_to(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
 }

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::atom::summary;
-use super::{item_id, updated, FeedMeta, Format};
-use crate::store::StoredEntry;
+use super::{also_reported, item_id, updated, FeedMeta, Format};
+use crate::topics::StoryView;
 
 #[derive(Serialize)]
 struct JsonFeed<'a> {
@@ -29,6 +29,24 @@ struct JsonItem<'a> {
     authors: Vec<JsonAuthor>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tags: &'a [String],
+    /// Vestnik's extension (JSON Feed allows keys starting with `_`): the story and its outlets.
+    _vestnik: VestnikExtension<'a>,
+}
+
+#[derive(Serialize)]
+struct VestnikExtension<'a> {
+    story_id: &'a str,
+    outlets: Vec<JsonOutlet<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonOutlet<'a> {
+    source: &'a str,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    date_published: String,
+    primary: bool,
 }
 
 #[derive(Serialize)]
@@ -38,25 +56,42 @@ struct JsonAuthor {
     url: Option<String>,
 }
 
-pub(super) fn render(meta: &FeedMeta, entries: &[StoredEntry]) -> Result<Vec<u8>, String> {
-    let items = entries
+pub(super) fn render(meta: &FeedMeta, stories: &[StoryView]) -> Result<Vec<u8>, String> {
+    let items = stories
         .iter()
-        .map(|stored| {
-            let entry = &stored.entry;
+        .map(|story| {
+            let entry = &story.primary.entry;
             let outlet = meta.outlet(&entry.source_id);
             JsonItem {
-                id: item_id(stored),
+                id: item_id(story),
                 url: entry.link.as_deref(),
                 title: &entry.title,
                 content_html: &entry.content_html,
                 summary: summary(&entry.text),
                 date_published: entry.published.to_rfc3339(),
-                date_modified: updated(stored).to_rfc3339(),
+                date_modified: updated(story).to_rfc3339(),
                 authors: vec![JsonAuthor {
                     name: outlet.title,
                     url: (!outlet.url.is_empty()).then_some(outlet.url),
                 }],
                 tags: &entry.categories,
+                _vestnik: VestnikExtension {
+                    story_id: story.id.as_str(),
+                    outlets: std::iter::once((meta.outlet(&entry.source_id), &story.primary, true))
+                        .chain(
+                            also_reported(meta, story)
+                                .into_iter()
+                                .map(|(o, e)| (o, e, false)),
+                        )
+                        .map(|(outlet, stored, primary)| JsonOutlet {
+                            source: &stored.entry.source_id,
+                            title: outlet.title,
+                            url: stored.entry.link.as_deref(),
+                            date_published: stored.entry.published.to_rfc3339(),
+                            primary,
+                        })
+                        .collect(),
+                },
             }
         })
         .collect();

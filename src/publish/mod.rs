@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::store::StoredEntry;
+use crate::topics::StoryView;
 
 /// An output format, named by its file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,17 +131,17 @@ pub struct RenderError {
     pub message: String,
 }
 
-/// Renders `entries` (newest first) as one feed.
+/// Renders `stories` (newest first) as one feed.
 pub fn render(
     meta: &FeedMeta,
-    entries: &[StoredEntry],
+    stories: &[StoryView],
     format: Format,
 ) -> Result<RenderedFeed, RenderError> {
-    let last_modified = last_modified(entries);
+    let last_modified = last_modified(stories);
     let bytes = match format {
-        Format::Rss => rss::render(meta, entries, last_modified),
-        Format::Atom => atom::render(meta, entries, last_modified),
-        Format::Json => json::render(meta, entries),
+        Format::Rss => rss::render(meta, stories, last_modified),
+        Format::Atom => atom::render(meta, stories, last_modified),
+        Format::Json => json::render(meta, stories),
     }
     .map_err(|message| RenderError { format, message })?;
     let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&bytes));
@@ -152,11 +153,12 @@ pub fn render(
     })
 }
 
-/// When the feed last changed: the latest time any of its entries was published, updated or
-/// first seen. An empty feed has not changed since the epoch.
-fn last_modified(entries: &[StoredEntry]) -> DateTime<Utc> {
-    entries
+/// When the feed last changed: the latest time any entry of its stories was published, updated
+/// or first seen. An empty feed has not changed since the epoch.
+fn last_modified(stories: &[StoryView]) -> DateTime<Utc> {
+    stories
         .iter()
+        .flat_map(|s| std::iter::once(&s.primary).chain(&s.others))
         .flat_map(|e| {
             [
                 Some(e.entry.published),
@@ -169,16 +171,35 @@ fn last_modified(entries: &[StoredEntry]) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// A stable id for an entry in every output feed; it never changes once the entry is stored.
-fn item_id(entry: &StoredEntry) -> String {
-    format!("urn:vestnik:story:{}", entry.story_id)
+/// A story's id in every output feed: it never changes when the story gains outlets.
+fn item_id(story: &StoryView) -> String {
+    format!("urn:vestnik:story:{}", story.id)
 }
 
-/// The date a feed shows as updated: the source's update time, else publication.
-fn updated(entry: &StoredEntry) -> DateTime<Utc> {
-    entry
-        .entry
-        .updated
-        .unwrap_or(entry.entry.published)
-        .max(entry.entry.published)
+/// The date a feed shows as updated: the latest change to any of the story's entries.
+fn updated(story: &StoryView) -> DateTime<Utc> {
+    std::iter::once(&story.primary)
+        .chain(&story.others)
+        .map(|e| {
+            e.entry
+                .updated
+                .unwrap_or(e.entry.published)
+                .max(e.entry.published)
+        })
+        .max()
+        .unwrap_or(story.primary.entry.published)
+}
+
+/// The other outlets of a story as readers see them: each outlet once, with its link.
+fn also_reported<'a>(meta: &'a FeedMeta, story: &'a StoryView) -> Vec<(Outlet, &'a StoredEntry)> {
+    let mut seen: Vec<&str> = vec![story.primary.entry.source_id.as_str()];
+    let mut outlets = Vec::new();
+    for other in &story.others {
+        if seen.contains(&other.entry.source_id.as_str()) {
+            continue;
+        }
+        seen.push(&other.entry.source_id);
+        outlets.push((meta.outlet(&other.entry.source_id), other));
+    }
+    outlets
 }

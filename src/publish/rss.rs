@@ -6,25 +6,25 @@ use ::rss::extension::atom::{AtomExtension, Link};
 use ::rss::{Category, Channel, Guid, Item, Source};
 use chrono::{DateTime, Utc};
 
-use super::{item_id, FeedMeta, Format};
-use crate::store::StoredEntry;
+use super::{also_reported, item_id, FeedMeta, Format};
+use crate::topics::StoryView;
 
 pub(super) fn render(
     meta: &FeedMeta,
-    entries: &[StoredEntry],
+    stories: &[StoryView],
     last_modified: DateTime<Utc>,
 ) -> Result<Vec<u8>, String> {
-    let items = entries
+    let items = stories
         .iter()
-        .map(|stored| {
-            let entry = &stored.entry;
+        .map(|story| {
+            let entry = &story.primary.entry;
             let outlet = meta.outlet(&entry.source_id);
             Item {
                 title: Some(entry.title.clone()),
                 link: entry.link.clone(),
-                description: Some(entry.content_html.clone()),
+                description: Some(description(meta, story)),
                 guid: Some(Guid {
-                    value: item_id(stored),
+                    value: item_id(story),
                     permalink: false,
                 }),
                 pub_date: Some(entry.published.to_rfc2822()),
@@ -67,7 +67,31 @@ pub(super) fn render(
         items,
         ..Channel::default()
     };
-    let mut bytes = Vec::with_capacity(4096 + entries.len() * 2048);
+    let mut bytes = Vec::with_capacity(4096 + stories.len() * 2048);
     channel.write_to(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
+}
+
+/// The primary's content, then a «Также сообщают:» line linking the other outlets.
+fn description(meta: &FeedMeta, story: &StoryView) -> String {
+    let mut html = story.primary.entry.content_html.clone();
+    let outlets = also_reported(meta, story);
+    if outlets.is_empty() {
+        return html;
+    }
+    let links: Vec<String> = outlets
+        .iter()
+        .map(|(outlet, entry)| {
+            let title = html_escape::encode_text(&outlet.title);
+            match &entry.entry.link {
+                Some(link) => format!(
+                    "<a href=\"{}\">{title}</a>",
+                    html_escape::encode_double_quoted_attribute(link)
+                ),
+                None => title.into_owned(),
+            }
+        })
+        .collect();
+    html.push_str(&format!("<p>Также сообщают: {}</p>", links.join(", ")));
+    html
 }

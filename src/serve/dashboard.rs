@@ -70,18 +70,24 @@ fn render(state: &AppState) -> String {
             );
         }
         html.push_str("</p><ul>");
-        for stored in topic
-            .select(&state.store, NEWEST_PER_TOPIC)
+        for story in topic
+            .select(&state.store, NEWEST_PER_TOPIC, topics.priorities())
             .unwrap_or_default()
         {
-            let entry = &stored.entry;
+            let entry = &story.primary.entry;
+            let also = if story.others.is_empty() {
+                String::new()
+            } else {
+                format!(" · +{} outlets", story.others.len())
+            };
             let _ = write!(
                 html,
-                "<li><a href=\"{}\">{}</a> <small>{} · {}</small></li>",
+                "<li><a href=\"{}\">{}</a> <small>{} · {}{also} · story {}</small></li>",
                 attr(entry.link.as_deref().unwrap_or("#")),
                 text(&entry.title),
                 text(&entry.source_id),
                 entry.published.format("%Y-%m-%d %H:%M UTC"),
+                text(story.id.as_str()),
             );
         }
         html.push_str("</ul>");

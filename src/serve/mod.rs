@@ -87,7 +87,7 @@ impl AppState {
                 return Ok(Some(Arc::clone(&cached.feed)));
             }
         }
-        let feed = Arc::new(render_topic(&config, &self.store, topic, format)?);
+        let feed = Arc::new(render_topic(&config, &topics, &self.store, topic, format)?);
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
             key,
             CachedFeed {
@@ -108,16 +108,17 @@ pub enum FeedError {
     Render(#[from] publish::RenderError),
 }
 
-/// Selects a topic's newest entries and renders them; used by the server and by `export`.
+/// Selects a topic's newest stories and renders them; used by the server and by `export`.
 pub fn render_topic(
     config: &Config,
+    topics: &Topics,
     store: &Store,
     topic: &TopicFeed,
     format: Format,
 ) -> Result<RenderedFeed, FeedError> {
-    let entries = topic.select(store, config.settings.max_items)?;
+    let stories = topic.select(store, config.settings.max_items, topics.priorities())?;
     let meta = FeedMeta::new(config, &topic.id, &topic.title);
-    Ok(publish::render(&meta, &entries, format)?)
+    Ok(publish::render(&meta, &stories, format)?)
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

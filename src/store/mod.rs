@@ -17,6 +17,11 @@ use crate::cluster::{EntryId, IdentityKey, StoryId};
 use crate::normalize::Entry;
 use crate::schedule::SourceState;
 
+mod retention;
+mod stories;
+
+pub use stories::{StoryMember, StoryRecord};
+
 /// Bumped when the layout of the trees or of their values changes incompatibly.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -79,6 +84,12 @@ pub struct Store {
     /// Entry id → the topics it was indexed under and at which time key.
     entry_topics: sled::Tree,
     meta: sled::Tree,
+    /// Fingerprint, day, entry id → source id: where copies of a text are looked for.
+    fingerprints: sled::Tree,
+    /// Story id → its members.
+    stories: sled::Tree,
+    /// Entries not yet placed in a story (written with the entry, like `pending_topics`).
+    pending_stories: sled::Tree,
     /// Counts changes to what feeds show, so published feeds know when to render again.
     generation: AtomicU64,
 }
@@ -132,6 +143,9 @@ impl Store {
             pending_topics: db.open_tree("topics_pending")?,
             topic_rows: db.open_tree("topic_entries")?,
             entry_topics: db.open_tree("entry_topics")?,
+            fingerprints: db.open_tree("story_fingerprints")?,
+            stories: db.open_tree("stories")?,
+            pending_stories: db.open_tree("stories_pending")?,
             meta,
             db,
             generation: AtomicU64::new(1),
@@ -146,53 +160,86 @@ impl Store {
                 source: serde::de::Error::custom("no keys"),
             });
         };
+        let fingerprints = stories::fingerprint_rows(&entry, &EntryId::from_key(first_key));
         let trees = (
             &self.entries,
             &self.keys,
             &self.by_time,
             &self.pending_topics,
+            &self.fingerprints,
+            &self.stories,
+            &self.pending_stories,
         );
-        let result = trees.transaction(|(entries, key_index, by_time, pending)| {
-            let mut existing = None;
-            for key in keys {
-                if let Some(id) = key_index.get(key.0.as_bytes())? {
-                    existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
-                    break;
-                }
-            }
-            let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
-                Some(old) => {
-                    let old = old?;
-                    let merged = merge(&old, entry.clone());
-                    if merged == old {
-                        Upsert::Unchanged(old.id.clone())
-                    } else {
-                        by_time.remove(time_key(old.entry.published, &old.id))?;
-                        by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
-                        write_entry(entries, &merged)?;
-                        Upsert::Updated(old.id)
+        let result = trees.transaction(
+            |(
+                entries,
+                key_index,
+                by_time,
+                pending,
+                fingerprint_rows,
+                story_records,
+                pending_stories,
+            )| {
+                let mut existing = None;
+                for key in keys {
+                    if let Some(id) = key_index.get(key.0.as_bytes())? {
+                        existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
+                        break;
                     }
                 }
-                None => {
-                    let id = EntryId::from_key(first_key);
-                    let stored = StoredEntry {
-                        story_id: id.clone(),
-                        id: id.clone(),
-                        entry: entry.clone(),
-                    };
-                    by_time.insert(time_key(stored.entry.published, &id), &[])?;
-                    write_entry(entries, &stored)?;
-                    Upsert::Inserted(id)
+                let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
+                    Some(old) => {
+                        let old = old?;
+                        let merged = merge(&old, entry.clone());
+                        if merged == old {
+                            Upsert::Unchanged(old.id.clone())
+                        } else {
+                            by_time.remove(time_key(old.entry.published, &old.id))?;
+                            by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
+                            let (before, after) = (
+                                stories::fingerprint_rows(&old.entry, &old.id),
+                                stories::fingerprint_rows(&merged.entry, &merged.id),
+                            );
+                            if before != after {
+                                for row in before {
+                                    fingerprint_rows.remove(row)?;
+                                }
+                                for row in after {
+                                    fingerprint_rows
+                                        .insert(row, merged.entry.source_id.as_bytes())?;
+                                }
+                            }
+                            write_entry(entries, &merged)?;
+                            Upsert::Updated(old.id)
+                        }
+                    }
+                    None => {
+                        let id = EntryId::from_key(first_key);
+                        let stored = StoredEntry {
+                            story_id: id.clone(),
+                            id: id.clone(),
+                            entry: entry.clone(),
+                        };
+                        by_time.insert(time_key(stored.entry.published, &id), &[])?;
+                        write_entry(entries, &stored)?;
+                        for row in &fingerprints {
+                            fingerprint_rows
+                                .insert(row.as_slice(), stored.entry.source_id.as_bytes())?;
+                        }
+                        stories::write_record(story_records, &id, &StoryRecord::single(&stored))?;
+                        pending_stories.insert(id.0.as_bytes(), &[])?;
+                        Upsert::Inserted(id)
+                    }
+                };
+                for key in keys {
+                    key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
                 }
-            };
-            for key in keys {
-                key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
-            }
-            if !matches!(outcome, Upsert::Unchanged(_)) {
-                pending.insert(outcome.id().0.as_bytes(), &[])?;
-            }
-            Ok(outcome)
-        });
+                if !matches!(outcome, Upsert::Unchanged(_)) {
+                    pending.insert(outcome.id().0.as_bytes(), &[])?;
+                }
+                Ok(outcome)
+            },
+        );
         let outcome = result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),

@@ -8,9 +8,9 @@
 pub mod analysis;
 pub mod query;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::cluster::EntryId;
+use crate::cluster::{EntryId, StoryId};
 use crate::config::{Config, ConfigError, Location, Topic, ALL_TOPIC};
 use crate::normalize::Entry;
 use crate::store::{Store, StoreError, StoredEntry};
@@ -115,14 +115,83 @@ impl TopicFeed {
         }
     }
 
-    /// The newest `limit` stored entries this feed carries.
-    pub fn select(&self, store: &Store, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+    /// The newest `limit` stories this feed carries, each once, newest activity first. A story
+    /// belongs to a topic when any of its entries does.
+    pub fn select(
+        &self,
+        store: &Store,
+        limit: usize,
+        priorities: &HashMap<String, i32>,
+    ) -> Result<Vec<StoryView>, StoreError> {
         let entries: Box<dyn Iterator<Item = Result<StoredEntry, StoreError>>> = if self.is_all() {
             Box::new(store.newest())
         } else {
             Box::new(store.topic_newest(&self.id))
         };
-        entries.take(limit).collect()
+        let mut seen: HashSet<StoryId> = HashSet::new();
+        let mut stories = Vec::with_capacity(limit.min(1024));
+        for stored in entries {
+            if stories.len() >= limit {
+                break;
+            }
+            let stored = stored?;
+            if !seen.insert(stored.story_id.clone()) {
+                continue;
+            }
+            stories.push(StoryView::load(store, stored, priorities)?);
+        }
+        Ok(stories)
+    }
+}
+
+/// A story as feeds show it: its primary entry (the outlet of highest priority, then the
+/// earliest) and the other outlets that carried it.
+#[derive(Debug, Clone)]
+pub struct StoryView {
+    pub id: StoryId,
+    pub primary: StoredEntry,
+    /// Earliest first.
+    pub others: Vec<StoredEntry>,
+}
+
+impl StoryView {
+    /// The story of `found` (one of its entries), read from the store.
+    pub fn load(
+        store: &Store,
+        found: StoredEntry,
+        priorities: &HashMap<String, i32>,
+    ) -> Result<StoryView, StoreError> {
+        let id = found.story_id.clone();
+        let mut members = vec![found];
+        if let Some(record) = store.story(&id)? {
+            for member in record.members {
+                if members.iter().any(|m| m.id == member.id) {
+                    continue;
+                }
+                if let Some(stored) = store.entry(&member.id)? {
+                    members.push(stored);
+                }
+            }
+        }
+        let priority = |e: &StoredEntry| priorities.get(&e.entry.source_id).copied().unwrap_or(0);
+        members.sort_by(|a, b| {
+            priority(b)
+                .cmp(&priority(a))
+                .then(a.entry.published.cmp(&b.entry.published))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let primary = members.remove(0);
+        members.sort_by(|a, b| {
+            a.entry
+                .published
+                .cmp(&b.entry.published)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(StoryView {
+            id,
+            primary,
+            others: members,
+        })
     }
 }
 
@@ -214,6 +283,8 @@ pub struct Topics {
     /// Which entry words are worth stemming, given every topic's terms.
     filter: WordFilter,
     regions: HashMap<String, Option<String>>,
+    /// Source id → priority: the highest is a story's primary outlet.
+    priorities: HashMap<String, i32>,
 }
 
 impl Topics {
@@ -254,10 +325,16 @@ impl Topics {
                 query::TermKind::Exact(_) => {}
             }
         }
+        let priorities = config
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.priority))
+            .collect();
         Ok(Topics {
             feeds,
             filter,
             regions,
+            priorities,
         })
     }
 
@@ -268,6 +345,10 @@ impl Topics {
 
     pub fn find(&self, id: &str) -> Option<&TopicFeed> {
         self.feeds.iter().find(|f| f.id == id)
+    }
+
+    pub fn priorities(&self) -> &HashMap<String, i32> {
+        &self.priorities
     }
 
     pub fn region_of(&self, source_id: &str) -> Option<&str> {

@@ -176,7 +176,7 @@ pub fn fixture_sources() -> Vec<(&'static str, &'static str, Reply)> {
 /// Writes a `feeds.toml` in `dir` naming `sources` (id, URL) and returns its path.
 pub fn write_config(dir: &Path, listen: &str, sources: &[(&str, String)], extra: &str) -> PathBuf {
     let mut text = format!(
-        "[settings]\nlisten = \"{listen}\"\ndata_dir = \"data\"\nbase_url = \"http://{listen}\"\ninterval = \"15m\"\ntimeout = \"5s\"\n\n"
+        "[settings]\nlisten = \"{listen}\"\ndata_dir = \"data\"\nbase_url = \"http://{listen}\"\ninterval = \"15m\"\ntimeout = \"5s\"\nretention = \"36500d\"\n\n"
     );
     for (id, url) in sources {
         text.push_str(&format!(

@@ -1,0 +1,186 @@
+//! Per-entry ingest cost (store, place in a story, index topics) against a store that already
+//! holds N entries: `cargo bench --bench clustering -- 10000` and `-- 1000000`.
+//!
+//! The stored entries are synthetic Russian-like news texts (a Zipf-distributed vocabulary of
+//! generated words), 20 sources, 2,000 entries a day, so the story window (±7 days) always holds
+//! about 28,000 entries whatever N is: what grows with N is the store, not the window. Each
+//! measured round ingests 200 new entries, a fifth of them edited copies of recent stories from
+//! another source; the median round is reported per entry.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use chrono::{Duration, TimeZone, Utc};
+use vestnik::cluster::identity_keys;
+use vestnik::cluster::story::{place_pending, StoryIndex, StoryRules};
+use vestnik::config::Config;
+use vestnik::normalize::Entry;
+use vestnik::store::Store;
+use vestnik::topics::Topics;
+
+const PER_DAY: u64 = 2_000;
+const SOURCES: u64 = 20;
+
+/// xorshift64*: deterministic and dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Vocabulary(Vec<String>);
+
+impl Vocabulary {
+    fn new(size: usize, rng: &mut Rng) -> Vocabulary {
+        const SYLLABLES: &[&str] = &[
+            "ра", "ло", "ми", "на", "ко", "сте", "ви", "де", "по", "лу", "ти", "ска", "вер", "ной",
+            "ств", "ени", "ого", "ать",
+        ];
+        let words = (0..size)
+            .map(|_| {
+                let n = 2 + rng.below(3);
+                (0..n)
+                    .map(|_| SYLLABLES[rng.below(SYLLABLES.len() as u64) as usize])
+                    .collect()
+            })
+            .collect();
+        Vocabulary(words)
+    }
+
+    /// A word, Zipf-like: low ranks are far more common.
+    fn word(&self, rng: &mut Rng) -> &str {
+        let uniform = (rng.below(1_000_000) + 1) as f64 / 1_000_000.0;
+        let rank = ((self.0.len() as f64).powf(uniform) as usize).saturating_sub(1);
+        &self.0[rank.min(self.0.len() - 1)]
+    }
+
+    fn text(&self, rng: &mut Rng, words: usize) -> String {
+        let mut text = String::new();
+        for i in 0..words {
+            text.push_str(self.word(rng));
+            text.push(if i % 15 == 14 { '.' } else { ' ' });
+        }
+        text
+    }
+}
+
+fn synthetic(n: u64, vocabulary: &Vocabulary, rng: &mut Rng) -> Entry {
+    let start = Utc
+        .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+        .single()
+        .expect("a valid date");
+    let published = start + Duration::seconds((n * 86_400 / PER_DAY) as i64);
+    let mut entry = Entry::from_text(
+        &format!("source{}", n % SOURCES),
+        &vocabulary.text(rng, 10),
+        &vocabulary.text(rng, 120),
+    );
+    entry.canonical_url = Some(format!("https://source{}.ru/news/{n}", n % SOURCES));
+    entry.published = published;
+    entry.first_seen = published;
+    entry
+}
+
+fn ingest(store: &Store, topics: &Topics, entry: Entry, rules: &StoryRules) {
+    let keys = identity_keys(&entry);
+    black_box(store.upsert(entry, &keys).expect("upsert"));
+    place_pending(store, rules).expect("stories");
+    topics.index_pending(store).expect("topics");
+}
+
+fn main() {
+    let stored: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = Store::open(dir.path()).expect("a store");
+    let config = Config::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/feeds.toml"
+    )))
+    .expect("the shipped config");
+    let topics = Topics::compile(&config).expect("the shipped topics");
+    let rules = StoryRules::default();
+    let mut rng = Rng(0x5EED);
+    let vocabulary = Vocabulary::new(20_000, &mut rng);
+
+    let load_started = Instant::now();
+    for n in 0..stored {
+        let entry = synthetic(n, &vocabulary, &mut rng);
+        let keys = identity_keys(&entry);
+        let id = store.upsert(entry, &keys).expect("upsert").id().clone();
+        // Loading places nothing: every stored entry is its own story, as far as this goes.
+        store.join(&id, &[]).expect("placed");
+        if n % 100_000 == 99_999 {
+            eprintln!("loaded {} entries in {:.0?}", n + 1, load_started.elapsed());
+        }
+    }
+    let loaded_in = load_started.elapsed();
+
+    let mut rounds = Vec::new();
+    let mut next = stored;
+    for _ in 0..7 {
+        let entries: Vec<Entry> = (0..200)
+            .map(|i| {
+                next += 1;
+                if i % 5 == 0 {
+                    // An edited copy of a recent story from another source.
+                    let mut copy = synthetic(
+                        next - 1 - rng.below(1_000.min(next - 1)),
+                        &vocabulary,
+                        &mut Rng(0),
+                    );
+                    copy.source_id = format!("copier{}", rng.below(5));
+                    copy.canonical_url = Some(format!("https://copier.ru/{next}"));
+                    copy.published = synthetic(next, &vocabulary, &mut Rng(1)).published;
+                    copy.text = format!("Как сообщает пресс-служба, {}", copy.text);
+                    copy
+                } else {
+                    synthetic(next, &vocabulary, &mut rng)
+                }
+            })
+            .collect();
+        let started = Instant::now();
+        for entry in entries {
+            ingest(&store, &topics, entry, &rules);
+        }
+        rounds.push(started.elapsed().as_secs_f64() * 1e6 / 200.0);
+    }
+    rounds.sort_by(f64::total_cmp);
+    let size: u64 = walk(dir.path());
+    println!("stored entries:          {stored}");
+    println!("load time:               {loaded_in:.1?}");
+    println!(
+        "ingest per entry:        {:.0} µs (median of 7 rounds of 200; min {:.0}, max {:.0})",
+        rounds[3], rounds[0], rounds[6]
+    );
+    println!(
+        "store on disk:           {:.0} MiB",
+        size as f64 / 1_048_576.0
+    );
+}
+
+fn walk(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

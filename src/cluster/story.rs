@@ -1,0 +1,245 @@
+//! Which story an entry belongs to: copies of one event from different outlets.
+//!
+//! A new entry is compared with the stored entries that share a fingerprint with it
+//! ([`similarity::Fingerprints`]) and were published within the story window. Two entries are one
+//! story when they come from different sources, their texts overlap enough (containment, helped by
+//! title similarity) and the numbers they state do not contradict each other. One source never
+//! publishes one story twice under two identities, so entries of the same source are never merged
+//! here — that is what keeps a source's template reports (two weather warnings, two council
+//! meetings) apart — and a story that already carries the new entry's source is not joined.
+
+use chrono::{DateTime, Utc};
+
+use super::similarity::{
+    numbers, numbers_conflict, stem_overlap, title_stems, Fingerprints, Shingles,
+};
+use super::{EntryId, StoryId};
+use crate::normalize::Entry;
+
+/// Tunables of story detection; the defaults are what the labelled set in
+/// `tests/fixtures/clusters/` was measured with (BENCHMARKS.md).
+#[derive(Debug, Clone)]
+pub struct StoryRules {
+    /// Copies are published within this much of each other.
+    pub window: chrono::Duration,
+    /// Text containment plus half the title similarity must reach this.
+    pub min_score: f64,
+    /// And the texts must overlap at least this much on their own.
+    pub min_containment: f64,
+    /// A fingerprint shared by more entries than this in the window is boilerplate, not evidence.
+    pub max_fingerprint_entries: usize,
+    /// At most this many candidates (those sharing the most fingerprints) are compared in full.
+    pub max_candidates: usize,
+}
+
+impl Default for StoryRules {
+    fn default() -> Self {
+        StoryRules {
+            window: chrono::Duration::days(7),
+            min_score: 0.3,
+            min_containment: 0.1,
+            max_fingerprint_entries: 50,
+            max_candidates: 20,
+        }
+    }
+}
+
+/// A stored entry that shares fingerprints with the one being placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: EntryId,
+    pub source_id: String,
+    pub shared: usize,
+}
+
+/// What story detection needs from the store; the store implements it, so this stage keeps the
+/// rules and the store only the data.
+pub trait StoryIndex {
+    type Error;
+
+    /// Entries indexed under any of `fingerprints`, published on days `from..=to` (days since the
+    /// epoch), skipping fingerprints shared by more than `max_entries` entries; with how many
+    /// fingerprints each shares.
+    fn candidates(
+        &self,
+        fingerprints: &[u64],
+        from: u32,
+        to: u32,
+        max_entries: usize,
+    ) -> Result<Vec<Candidate>, Self::Error>;
+
+    /// A stored entry and its story.
+    fn entry_and_story(&self, id: &EntryId) -> Result<Option<(Entry, StoryId)>, Self::Error>;
+
+    /// The sources of a story's entries.
+    fn story_sources(&self, story: &StoryId) -> Result<Vec<String>, Self::Error>;
+
+    /// Entries stored since they were last placed in a story.
+    fn pending(&self) -> Result<Vec<EntryId>, Self::Error>;
+
+    /// Puts an entry's story and `stories` together (the oldest id survives) and marks the entry
+    /// placed; with no stories, only marks it placed.
+    fn join(&self, entry: &EntryId, stories: &[StoryId]) -> Result<(), Self::Error>;
+}
+
+/// Places every pending entry in its story; returns how many were placed.
+pub fn place_pending<I: StoryIndex>(index: &I, rules: &StoryRules) -> Result<usize, I::Error> {
+    let pending = index.pending()?;
+    for id in &pending {
+        let stories = match index.entry_and_story(id)? {
+            Some((entry, _)) => stories_to_join(&entry, id, index, rules)?,
+            None => Vec::new(),
+        };
+        index.join(id, &stories)?;
+    }
+    Ok(pending.len())
+}
+
+/// The text a story is recognised by: the entry's text, with its title when the text is short.
+pub fn story_text(entry: &Entry) -> String {
+    if entry.text.split_whitespace().count() < 40 {
+        format!("{}\n\n{}", entry.title, entry.text)
+    } else {
+        entry.text.clone()
+    }
+}
+
+/// The day an entry is indexed under, in days since the epoch.
+pub fn day(published: DateTime<Utc>) -> u32 {
+    (published.timestamp().max(0) / 86_400) as u32
+}
+
+/// What story detection compares, computed once per entry.
+#[derive(Debug, Clone)]
+pub struct StoryFeatures {
+    source_id: String,
+    published: DateTime<Utc>,
+    shingles: Shingles,
+    numbers: Vec<String>,
+    title: Vec<String>,
+}
+
+impl StoryFeatures {
+    pub fn of(entry: &Entry) -> StoryFeatures {
+        let text = story_text(entry);
+        StoryFeatures {
+            source_id: entry.source_id.clone(),
+            published: entry.published,
+            shingles: Shingles::of(&text),
+            numbers: numbers(&format!("{}\n{text}", entry.title)),
+            title: title_stems(&entry.title),
+        }
+    }
+
+    /// Whether two entries of different sources tell the same story.
+    pub fn same_story(&self, other: &StoryFeatures, rules: &StoryRules) -> bool {
+        if self.source_id == other.source_id
+            || (self.published - other.published).abs() > rules.window
+        {
+            return false;
+        }
+        if numbers_conflict(&self.numbers, &other.numbers) {
+            return false;
+        }
+        let containment = self.shingles.containment(&other.shingles);
+        let score = containment + 0.5 * stem_overlap(&self.title, &other.title);
+        containment >= rules.min_containment && score >= rules.min_score
+    }
+}
+
+/// Whether two entries of different sources tell the same story.
+pub fn same_story(a: &Entry, b: &Entry, rules: &StoryRules) -> bool {
+    StoryFeatures::of(a).same_story(&StoryFeatures::of(b), rules)
+}
+
+/// The stories a new entry joins: none (it starts its own), or one or more (which then merge).
+pub fn stories_to_join<I: StoryIndex>(
+    entry: &Entry,
+    id: &EntryId,
+    index: &I,
+    rules: &StoryRules,
+) -> Result<Vec<StoryId>, I::Error> {
+    let fingerprints = Fingerprints::of(&story_text(entry));
+    let today = day(entry.published);
+    let span = rules.window.num_days().max(0) as u32;
+    let mut candidates = index.candidates(
+        &fingerprints.0,
+        today.saturating_sub(span),
+        today.saturating_add(span),
+        rules.max_fingerprint_entries,
+    )?;
+    candidates.retain(|c| c.id != *id && c.source_id != entry.source_id);
+    candidates.sort_by(|a, b| b.shared.cmp(&a.shared).then_with(|| a.id.cmp(&b.id)));
+    candidates.truncate(rules.max_candidates);
+    let features = StoryFeatures::of(entry);
+    let mut stories: Vec<StoryId> = Vec::new();
+    for candidate in candidates {
+        let Some((other, story)) = index.entry_and_story(&candidate.id)? else {
+            continue;
+        };
+        if stories.contains(&story) || !features.same_story(&StoryFeatures::of(&other), rules) {
+            continue;
+        }
+        // The new entry's outlet already told this story: this is another event of its own.
+        let sources = index.story_sources(&story)?;
+        if sources.contains(&entry.source_id) {
+            continue;
+        }
+        stories.push(story);
+    }
+    Ok(stories)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(source: &str, title: &str, text: &str) -> Entry {
+        Entry::from_text(source, title, text)
+    }
+
+    const RELEASE: &str = "Губернатор Ленинградской области Александр Дрозденко подписал закон о бюджете на 2027 год. \
+        Доходы составят 245 миллиардов рублей, расходы — 262 миллиарда.\n\nБольше всего средств направят на здравоохранение, \
+        образование и ремонт дорог. Дефицит покроют за счёт бюджетных кредитов.";
+
+    #[test]
+    fn copies_from_other_outlets_are_one_story() {
+        let rules = StoryRules::default();
+        let original = entry("lenobl", "Дрозденко подписал закон о бюджете", RELEASE);
+        let copy = entry(
+            "news47",
+            "Бюджет Ленобласти на 2027 год подписан",
+            &format!("{RELEASE}\n\nПодписывайтесь на наш Telegram."),
+        );
+        let lead = entry("vremya", "Областной бюджет подписан", "Губернатор Ленинградской области Александр Дрозденко подписал закон о бюджете на 2027 год.");
+        assert!(same_story(&original, &copy, &rules));
+        assert!(same_story(&original, &lead, &rules));
+    }
+
+    #[test]
+    fn one_source_never_merges_with_itself() {
+        let rules = StoryRules::default();
+        assert!(!same_story(
+            &entry("lenobl", "a", RELEASE),
+            &entry("lenobl", "b", RELEASE),
+            &rules
+        ));
+    }
+
+    #[test]
+    fn template_reports_with_other_numbers_stay_apart() {
+        let rules = StoryRules::default();
+        let a = entry("mchs", "МЧС предупреждает", "21 ноября в Ленинградской области ожидается сильный ветер с порывами до 20 м/с. МЧС просит граждан быть осторожными.");
+        let b = entry("news47", "МЧС предупреждает", "26 ноября в Ленинградской области ожидается сильный ветер с порывами до 25 м/с. МЧС просит граждан быть осторожными.");
+        assert!(!same_story(&a, &b, &rules));
+    }
+
+    #[test]
+    fn copies_far_apart_in_time_are_other_stories() {
+        let rules = StoryRules::default();
+        let a = entry("lenobl", "Бюджет", RELEASE);
+        let mut b = entry("news47", "Бюджет", RELEASE);
+        b.published = a.published + chrono::Duration::days(9);
+        assert!(!same_story(&a, &b, &rules));
+    }
+}

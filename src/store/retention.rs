@@ -1,0 +1,199 @@
+//! Retention: stories whose newest entry is older than the cutoff leave the store, with every
+//! row that refers to them. Each story goes in its own transaction, so serving never pauses and
+//! a crash leaves either the whole story or none of it.
+
+use chrono::{DateTime, Utc};
+use sled::transaction::TransactionError;
+use sled::Transactional;
+
+use super::stories::{fingerprint_rows, StoryRecord};
+use super::{decode, read_entry, time_key, topic_row, EntryTopics, Store, StoreError};
+use crate::cluster::{identity_keys, EntryId, StoryId};
+
+impl Store {
+    /// Removes every story whose entries were all published before `cutoff`; returns how many.
+    pub fn remove_stories_before(&self, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+        let end = time_key(cutoff, &EntryId(String::new()));
+        let mut stories: Vec<StoryId> = Vec::new();
+        for row in self.by_time.range(..end) {
+            let (key, _) = row?;
+            let id =
+                EntryId(String::from_utf8_lossy(key.get(8..).unwrap_or_default()).into_owned());
+            if let Some(stored) = self.entry(&id)? {
+                if !stories.contains(&stored.story_id) {
+                    stories.push(stored.story_id);
+                }
+            }
+        }
+        let mut removed = 0;
+        for story in stories {
+            if self.remove_story_if_before(&story, cutoff)? {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(removed)
+    }
+
+    fn remove_story_if_before(
+        &self,
+        story: &StoryId,
+        cutoff: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let trees = (
+            &self.entries,
+            &self.keys,
+            &self.by_time,
+            &self.fingerprints,
+            &self.topic_rows,
+            &self.entry_topics,
+            &self.stories,
+            &self.pending_topics,
+            &self.pending_stories,
+        );
+        trees
+            .transaction(
+                |(
+                    entries,
+                    keys,
+                    by_time,
+                    fingerprints,
+                    topic_rows,
+                    entry_topics,
+                    records,
+                    pending_topics,
+                    pending_stories,
+                )| {
+                    let Some(bytes) = records.get(story.0.as_bytes())? else {
+                        return Ok(false);
+                    };
+                    let record: StoryRecord = decode(&bytes, "story")
+                        .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
+                    let mut members = Vec::with_capacity(record.members.len());
+                    for member in &record.members {
+                        if let Some(stored) = read_entry(entries, &member.id)? {
+                            if stored.entry.published >= cutoff {
+                                return Ok(false);
+                            }
+                            members.push(stored);
+                        }
+                    }
+                    for stored in &members {
+                        let id = stored.id.0.as_bytes();
+                        entries.remove(id)?;
+                        by_time.remove(time_key(stored.entry.published, &stored.id))?;
+                        for key in identity_keys(&stored.entry) {
+                            // A key may have moved on to a newer entry; only ours go.
+                            if keys.get(key.0.as_bytes())?.as_deref() == Some(id) {
+                                keys.remove(key.0.as_bytes())?;
+                            }
+                        }
+                        for row in fingerprint_rows(&stored.entry, &stored.id) {
+                            fingerprints.remove(row)?;
+                        }
+                        if let Some(bytes) = entry_topics.get(id)? {
+                            let indexed: EntryTopics = decode(&bytes, "entry topics")
+                                .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
+                            for topic in &indexed.topics {
+                                topic_rows.remove(topic_row(topic, &indexed.time_key))?;
+                            }
+                            entry_topics.remove(id)?;
+                        }
+                        pending_topics.remove(id)?;
+                        pending_stories.remove(id)?;
+                    }
+                    records.remove(story.0.as_bytes())?;
+                    Ok(true)
+                },
+            )
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::Sled(e),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::story::StoryIndex;
+    use crate::normalize::Entry;
+
+    fn entry(source: &str, link: &str, days_ago: i64) -> Entry {
+        let mut entry = Entry::from_text(
+            source,
+            "Губернатор подписал закон о бюджете",
+            "Губернатор Ленинградской области подписал закон о бюджете на 2027 год: доходы 245 миллиардов рублей.",
+        );
+        entry.canonical_url = Some(link.to_string());
+        entry.published = Utc::now() - chrono::Duration::days(days_ago);
+        entry
+    }
+
+    fn store_entry(store: &Store, entry: Entry) -> EntryId {
+        let keys = identity_keys(&entry);
+        store.upsert(entry, &keys).unwrap().id().clone()
+    }
+
+    #[test]
+    fn old_stories_leave_with_every_row_and_recent_ones_stay_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // One story of two outlets, both old; one story with an old and a recent entry.
+        let old_a = store_entry(&store, entry("lenobl", "https://a.ru/1", 200));
+        let old_b = store_entry(&store, entry("news47", "https://b.ru/1", 199));
+        store
+            .join_stories(&old_b, std::slice::from_ref(&old_a))
+            .unwrap();
+        let mixed_old = store_entry(&store, entry("lenobl", "https://a.ru/2", 185));
+        let mixed_new = store_entry(&store, entry("vremya", "https://c.ru/2", 170));
+        store
+            .join_stories(&mixed_new, std::slice::from_ref(&mixed_old))
+            .unwrap();
+        for id in [&old_a, &old_b, &mixed_old, &mixed_new] {
+            let stored = store.entry(id).unwrap().unwrap();
+            store
+                .set_entry_topics(&stored, &["ngo".to_string()])
+                .unwrap();
+        }
+        assert_eq!(store.topic_newest("ngo").count(), 4);
+
+        let cutoff = Utc::now() - chrono::Duration::days(180);
+        assert_eq!(store.remove_stories_before(cutoff).unwrap(), 1);
+        assert!(store.entry(&old_a).unwrap().is_none() && store.entry(&old_b).unwrap().is_none());
+        assert!(store.story(&old_a).unwrap().is_none());
+        assert!(
+            store.entry(&mixed_old).unwrap().is_some(),
+            "a story with a recent entry stays whole"
+        );
+        assert_eq!(store.entry_count(), 2);
+        assert_eq!(store.newest().count(), 2);
+        assert_eq!(store.topic_newest("ngo").count(), 2);
+        assert!(store
+            .pending_story_entries()
+            .unwrap()
+            .iter()
+            .all(|id| *id != old_a && *id != old_b));
+        let fingerprints = crate::cluster::similarity::Fingerprints::of(
+            &crate::cluster::story::story_text(&entry("x", "https://x.ru", 0)),
+        );
+        let day_of_old = crate::cluster::story::day(Utc::now() - chrono::Duration::days(200));
+        let left = store
+            .candidates(&fingerprints.0, day_of_old - 2, day_of_old + 2, 100)
+            .unwrap();
+        assert!(left.is_empty(), "{left:?}");
+        // Its identity keys are gone too: the same item arriving again is new.
+        assert!(matches!(
+            store
+                .upsert(
+                    entry("lenobl", "https://a.ru/1", 200),
+                    &identity_keys(&entry("lenobl", "https://a.ru/1", 200))
+                )
+                .unwrap(),
+            super::super::Upsert::Inserted(_)
+        ));
+    }
+}

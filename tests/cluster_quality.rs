@@ -1,0 +1,121 @@
+//! Story clustering quality on the labelled set in `tests/fixtures/clusters/`: every item goes
+//! through normalize, identity, the real sled store and story placement, in publication order; the
+//! stories that come out are compared pair by pair with the labels.
+//!
+//! `cargo test --test cluster_quality -- --nocapture` prints the figures recorded in
+//! BENCHMARKS.md, and every pair it gets wrong.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use vestnik::cluster::identity_keys;
+use vestnik::cluster::story::{place_pending, StoryRules};
+use vestnik::normalize::{normalize, SourceContext};
+use vestnik::parse::RawItem;
+use vestnik::store::Store;
+
+#[derive(Deserialize)]
+struct Item {
+    id: String,
+    source: String,
+    story: String,
+    title: String,
+    link: String,
+    published: String,
+    content_html: String,
+}
+
+fn items() -> Vec<Item> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/clusters/items.jsonl"
+    ))
+    .unwrap();
+    let mut items: Vec<Item> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    items.sort_by_key(|i| published(i));
+    items
+}
+
+fn published(item: &Item) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&item.published)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[test]
+fn stories_reach_pairwise_precision_0_98_and_recall_0_95() {
+    let items = items();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rules = StoryRules::default();
+    let mut stored_as: HashMap<String, vestnik::cluster::EntryId> = HashMap::new();
+    for item in &items {
+        let raw = RawItem {
+            title: Some(item.title.clone()),
+            link: Some(item.link.clone()),
+            content_html: Some(item.content_html.clone()),
+            published: Some(published(item)),
+            ..RawItem::default()
+        };
+        let context = SourceContext {
+            source_id: &item.source,
+            base: None,
+        };
+        let entry = normalize(&raw, &context, Utc::now()).unwrap();
+        let keys = identity_keys(&entry);
+        let outcome = store.upsert(entry, &keys).unwrap();
+        stored_as.insert(item.id.clone(), outcome.id().clone());
+        place_pending(&store, &rules).unwrap();
+    }
+    let story_of = |item: &Item| store.entry(&stored_as[&item.id]).unwrap().unwrap().story_id;
+    let stories: Vec<_> = items.iter().map(story_of).collect();
+    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+    let mut wrong = Vec::new();
+    for a in 0..items.len() {
+        for b in a + 1..items.len() {
+            let predicted = stories[a] == stories[b];
+            let actual = items[a].story == items[b].story;
+            match (predicted, actual) {
+                (true, true) => tp += 1,
+                (true, false) => {
+                    fp += 1;
+                    wrong.push(format!(
+                        "  merged   {} ~ {} ({} / {})",
+                        items[a].id, items[b].id, items[a].story, items[b].story
+                    ));
+                }
+                (false, true) => {
+                    fn_ += 1;
+                    wrong.push(format!(
+                        "  missed   {} ~ {} ({})",
+                        items[a].id, items[b].id, items[a].story
+                    ));
+                }
+                (false, false) => {}
+            }
+        }
+    }
+    let precision = tp as f64 / (tp + fp).max(1) as f64;
+    let recall = tp as f64 / (tp + fn_).max(1) as f64;
+    let distinct = {
+        let mut s = stories.clone();
+        s.sort();
+        s.dedup();
+        s.len()
+    };
+    println!(
+        "clusters: {} items -> {distinct} stories; pairwise precision {precision:.3} recall {recall:.3} (tp {tp} fp {fp} fn {fn_})",
+        items.len()
+    );
+    println!("{}", wrong.join("\n"));
+    assert!(items.len() >= 80);
+    assert!(
+        precision >= 0.98 && recall >= 0.95,
+        "precision {precision:.3}, recall {recall:.3}"
+    );
+}
