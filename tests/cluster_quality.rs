@@ -37,7 +37,7 @@ fn items() -> Vec<Item> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    items.sort_by_key(|i| published(i));
+    items.sort_by_key(published);
     items
 }
 
