@@ -244,9 +244,10 @@ pub fn fingerprint(text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(folded.as_bytes())
 }
 
-/// Phrases that make a short paragraph chrome wherever they stand in it, with the longest
-/// paragraph (in words) each may occur in. Russian, Belarusian and English.
-const CHROME_PHRASES: &[(&str, usize)] = &[
+/// Phrases that make a short paragraph chrome when it begins with them, with the longest
+/// paragraph (in words) each may begin. Russian, Belarusian and English. ("Жители могут
+/// поделиться мнением" is text: "поделиться" counts only at the start.)
+const LEADING_PHRASES: &[(&str, usize)] = &[
     ("поделиться", 12),
     ("поделитесь", 12),
     ("падзяліцца", 12),
@@ -288,6 +289,17 @@ const CHROME_PHRASES: &[(&str, usize)] = &[
     ("следующая запись", 12),
     ("предыдущая новость", 12),
     ("следующая новость", 12),
+    ("партнерский материал", 8),
+    ("добавить комментарий", 8),
+    ("оставить комментарий", 8),
+    ("оставьте комментарий", 8),
+    ("комментарии", 2),
+    ("комментариев нет", 6),
+    ("войдите чтобы", 15),
+];
+
+/// Phrases that make a short paragraph chrome wherever they stand in it.
+const ANYWHERE_PHRASES: &[(&str, usize)] = &[
     ("версия для печати", 12),
     ("версия для слабовидящих", 12),
     ("размер шрифта", 12),
@@ -297,14 +309,7 @@ const CHROME_PHRASES: &[(&str, usize)] = &[
     ("ctrl+enter", 20),
     ("ctrl enter", 20),
     ("на правах рекламы", 12),
-    ("партнерский материал", 8),
     ("erid", 12),
-    ("добавить комментарий", 8),
-    ("оставить комментарий", 8),
-    ("оставьте комментарий", 8),
-    ("комментарии", 2),
-    ("комментариев нет", 6),
-    ("войдите чтобы", 15),
     ("cookie", 40),
     ("куки", 40),
     ("все права защищены", 40),
@@ -438,17 +443,20 @@ fn is_chrome_text(text: &str, folded: &str) -> bool {
     if CHROME_LINES.contains(&folded) {
         return true;
     }
-    if CHROME_PHRASES
+    let lead = text.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let lead_folded = fold(lead);
+    if ANYWHERE_PHRASES
         .iter()
         .any(|(phrase, max_words)| words <= *max_words && contains_words(folded, phrase))
+        || LEADING_PHRASES.iter().any(|(phrase, max_words)| {
+            words <= *max_words && starts_with_words(&lead_folded, phrase)
+        })
     {
         return true;
     }
     // Label lines: "Фото: …", "Источник: …", "Просмотров: 418", "Теги: …". Only at the start,
     // and "Фото" without a colon only in a short line ("Фото автора."): an article may begin
     // "Фото выставки можно увидеть…".
-    let lead = text.trim_start_matches(|c: char| !c.is_alphanumeric());
-    let lead_folded = fold(lead);
     for (prefix, max_words) in LABEL_PREFIXES {
         if words <= *max_words && starts_with_words(&lead_folded, prefix) {
             let after = lead
@@ -688,6 +696,7 @@ mod tests {
             "Присоединяйтесь к акции «Чистый берег», говорят организаторы, и приносите с собой перчатки.",
             "По информации пресс-службы, работы завершат до конца года.",
             "Александр Дрозденко подписал соглашение.",
+            "Жители могут поделиться мнением на сайте администрации.",
         ] {
             let html = format!("<p>{text}</p>");
             assert_eq!(strip(&html), [text], "{text}");
