@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn dates_are_found_in_labelled_lines() {
         let dates: DateParser =
-            Arc::new(|s| (s == "20.11.2026 10:12").then(|| DateTime::<Utc>::UNIX_EPOCH));
+            Arc::new(|s| (s == "20.11.2026 10:12").then_some(DateTime::<Utc>::UNIX_EPOCH));
         assert!(date_in_line("Опубликовано: 20.11.2026 10:12", &dates).is_some());
         assert!(date_in_line("Просмотров: 12", &dates).is_none());
     }
