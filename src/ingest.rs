@@ -15,6 +15,7 @@ use url::Url;
 use crate::cluster::identity_keys;
 use crate::config::{HtmlSelectors, Source, SourceKind};
 use crate::fetch::{CharsetSource, FetchError, FetchOutcome, Fetcher, Validators};
+use crate::full_text;
 use crate::normalize::{self, Entry, SourceContext};
 use crate::parse::{self, DateParser, ParseError, ParsedFeed};
 use crate::schedule::{self, PollOutcome, SourceState};
@@ -35,6 +36,8 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Extract(#[from] normalize::article::ExtractError),
     #[error("the parser task failed: {0}")]
     Task(String),
 }
@@ -180,11 +183,27 @@ async fn fetch_and_store(
     let writer = Arc::clone(store);
     let validators = document.validators.clone();
     let topics = Arc::clone(topics);
+    let fetcher = fetcher.clone();
     let (counts, items) = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
         let decoded = document.decode();
         let now = Utc::now();
-        let feed = parse_document(&decoded.text, &document.final_url, &source, now)?;
-        let entries = normalize_all(&feed, &source.id, &document.final_url, now);
+        let mut feed = parse_document(&decoded.text, &document.final_url, &source, now)?;
+        if source.full_text {
+            // Page fetches are async; this is a blocking-pool thread, where waiting is allowed.
+            let dates = date_parser(source.timezone, now);
+            let pages = full_text::fill_in(
+                &source,
+                &mut feed,
+                &document.final_url,
+                &writer,
+                &fetcher,
+                &dates,
+                now,
+            );
+            let report = tokio::runtime::Handle::current().block_on(pages);
+            tracing::debug!(source = %source.id, ?report, "full text");
+        }
+        let entries = normalize_all(&feed, &source, &document.final_url, &writer, now);
         let mut counts = (0, 0, 0);
         for entry in entries {
             let keys = identity_keys(&entry);
@@ -232,15 +251,25 @@ fn parse_document(
     }
 }
 
-fn normalize_all(feed: &ParsedFeed, source_id: &str, base: &Url, now: DateTime<Utc>) -> Vec<Entry> {
-    let context = SourceContext {
-        source_id,
-        base: Some(base),
-    };
-    feed.items
-        .iter()
-        .filter_map(|item| normalize::normalize(item, &context, now))
-        .collect()
+/// Normalizes a poll's items with the source's `strip` list and its memory of recurring
+/// paragraphs, which learns from them and is saved for the next poll.
+fn normalize_all(
+    feed: &ParsedFeed,
+    source: &Source,
+    base: &Url,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Vec<Entry> {
+    let context = SourceContext::new(&source.id, Some(base), &source.strip);
+    let mut memory = store.recurring_blocks(&source.id).unwrap_or_else(|e| {
+        tracing::warn!(source = %source.id, error = %e, "cannot read the recurring paragraphs; starting afresh");
+        Default::default()
+    });
+    let entries = normalize::normalize_items(&feed.items, &context, &mut memory, now);
+    if let Err(e) = store.put_recurring_blocks(&source.id, &memory) {
+        tracing::warn!(source = %source.id, error = %e, "cannot save the recurring paragraphs");
+    }
+    entries
 }
 
 /// A source as Vestnik sees it, without storing anything: for `vestnik inspect`.
@@ -259,11 +288,24 @@ pub enum Target {
     File(std::path::PathBuf),
 }
 
-/// Fetches (or reads) a document, decodes, parses and normalizes it.
+/// How `inspect` reads a document.
+#[derive(Debug, Clone, Copy)]
+pub enum Reading<'a> {
+    /// RSS, Atom or JSON Feed.
+    Feed,
+    /// A news list page, with a source's CSS selectors.
+    List(&'a HtmlSelectors),
+    /// One article page, by main-content extraction.
+    Article,
+}
+
+/// Fetches (or reads) a document, decodes, parses and normalizes it; `strip` is the source's
+/// chrome list.
 pub async fn preview(
     target: &Target,
-    selectors: Option<&HtmlSelectors>,
+    reading: Reading<'_>,
     timezone: chrono_tz::Tz,
+    strip: &[String],
     fetcher: &Fetcher,
 ) -> Result<Preview, IngestError> {
     let (bytes, content_type, base) = match target {
@@ -289,24 +331,29 @@ pub async fn preview(
     let decoded = crate::fetch::decode(&bytes, http_charset);
     let now = Utc::now();
     let dates = date_parser(timezone, now);
-    let feed = match selectors {
-        Some(selectors) => {
+    let feed = match reading {
+        Reading::List(selectors) => {
             let page = base
                 .clone()
                 .unwrap_or_else(|| Url::parse("http://localhost/").expect("a constant URL parses"));
             parse::parse_html_list(&decoded.text, &page, selectors, dates)?
         }
-        None => parse::parse_feed(&decoded.text, base.as_ref(), dates)?,
+        Reading::Article => {
+            let article =
+                normalize::article::extract_article(&decoded.text, base.as_ref(), &dates)?;
+            ParsedFeed {
+                title: article.title.clone(),
+                link: article.link.clone(),
+                language: article.language.clone(),
+                updated: article.published,
+                items: vec![article.into_item()],
+            }
+        }
+        Reading::Feed => parse::parse_feed(&decoded.text, base.as_ref(), dates)?,
     };
-    let context = SourceContext {
-        source_id: "inspect",
-        base: base.as_ref(),
-    };
-    let entries: Vec<Entry> = feed
-        .items
-        .iter()
-        .filter_map(|item| normalize::normalize(item, &context, now))
-        .collect();
+    let context = SourceContext::new("inspect", base.as_ref(), strip);
+    let mut memory = Default::default();
+    let entries = normalize::normalize_items(&feed.items, &context, &mut memory, now);
     let identity = entries
         .iter()
         .map(|e| {

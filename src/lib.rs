@@ -17,4 +17,5 @@ pub mod topics;
 
 pub mod daemon;
 pub mod export;
+pub mod full_text;
 pub mod ingest;

@@ -51,7 +51,8 @@ enum Command {
     Inspect {
         /// A URL or a local file.
         target: String,
-        /// Read the target as an HTML page instead of a feed.
+        /// Read the target as an HTML page instead of a feed: a news list with a kind = "html"
+        /// source's selectors (--source), else one article page by main-content extraction.
         #[arg(long, value_enum)]
         kind: Option<KindArg>,
         /// Use this configured source's time zone and HTML selectors.
@@ -279,9 +280,13 @@ async fn inspect(
     let selectors = source.as_ref().and_then(|s| s.html.clone());
     let wants_html = matches!(kind, Some(KindArg::Html))
         || source.as_ref().is_some_and(|s| s.kind == SourceKind::Html);
-    if wants_html && selectors.is_none() {
-        bail!("--kind html reads a news list page with CSS selectors: name a configured kind = \"html\" source with --source ID");
-    }
+    // An HTML page with a source's selectors is a news list; without them, one article.
+    let reading = match (&selectors, wants_html) {
+        (Some(selectors), true) => ingest::Reading::List(selectors),
+        (None, true) => ingest::Reading::Article,
+        (_, false) => ingest::Reading::Feed,
+    };
+    let strip = source.as_ref().map(|s| s.strip.clone()).unwrap_or_default();
     let target = match Url::parse(target) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Target::Url(url),
         _ => Target::File(PathBuf::from(target)),
@@ -290,7 +295,7 @@ async fn inspect(
         Some(config) => daemon::fetcher(config)?,
         None => vestnik::fetch::Fetcher::new(Default::default())?,
     };
-    let preview = ingest::preview(&target, selectors.as_ref(), timezone, &fetcher).await?;
+    let preview = ingest::preview(&target, reading, timezone, &strip, &fetcher).await?;
     if as_json {
         let entries: Vec<_> = preview
             .entries
@@ -327,6 +332,7 @@ async fn inspect(
             preview.feed.items.len(),
             preview.entries.len()
         );
+        let single = matches!(reading, ingest::Reading::Article);
         for (entry, identity) in preview.entries.iter().zip(&preview.identity) {
             println!();
             println!(
@@ -336,8 +342,16 @@ async fn inspect(
             );
             println!("  link      {}", entry.link.as_deref().unwrap_or("—"));
             println!("  identity  {identity}");
-            let snippet: String = entry.text.chars().take(160).collect();
-            println!("  text      {}", snippet.replace("\n\n", " ¶ "));
+            println!("  language  {}", entry.language.as_deref().unwrap_or("—"));
+            if single {
+                // One article: all of it, a paragraph a line.
+                for paragraph in entry.text.split("\n\n") {
+                    println!("  | {paragraph}");
+                }
+            } else {
+                let snippet: String = entry.text.chars().take(160).collect();
+                println!("  text      {}", snippet.replace("\n\n", " ¶ "));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

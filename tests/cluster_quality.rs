@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use vestnik::cluster::identity_keys;
 use vestnik::cluster::story::{place_pending, StoryRules};
-use vestnik::normalize::{normalize, SourceContext};
+use vestnik::normalize::recurring::RecurringBlocks;
+use vestnik::normalize::{normalize_items, SourceContext};
 use vestnik::parse::RawItem;
 use vestnik::store::Store;
 
@@ -54,6 +55,7 @@ fn stories_reach_pairwise_precision_0_98_and_recall_0_95() {
     let store = Store::open(dir.path()).unwrap();
     let rules = StoryRules::default();
     let mut stored_as: HashMap<String, vestnik::cluster::EntryId> = HashMap::new();
+    let mut memories: HashMap<String, RecurringBlocks> = HashMap::new();
     for item in &items {
         let raw = RawItem {
             title: Some(item.title.clone()),
@@ -62,11 +64,10 @@ fn stories_reach_pairwise_precision_0_98_and_recall_0_95() {
             published: Some(published(item)),
             ..RawItem::default()
         };
-        let context = SourceContext {
-            source_id: &item.source,
-            base: None,
-        };
-        let entry = normalize(&raw, &context, Utc::now()).unwrap();
+        // As ingest does: each source's memory of recurring paragraphs learns from its items.
+        let context = SourceContext::new(&item.source, None, &[]);
+        let memory = memories.entry(item.source.clone()).or_default();
+        let entry = normalize_items(&[raw], &context, memory, Utc::now()).remove(0);
         let keys = identity_keys(&entry);
         let outcome = store.upsert(entry, &keys).unwrap();
         stored_as.insert(item.id.clone(), outcome.id().clone());

@@ -1,8 +1,13 @@
 //! Raw item to [`Entry`]: plain title, clean text, sanitized HTML, reader link and canonical URL,
 //! a real UTC date.
 
+pub mod article;
+pub mod blocks;
 pub mod canonical_url;
+pub mod chrome;
 pub mod dates;
+pub mod language;
+pub mod recurring;
 pub mod text;
 pub mod words;
 
@@ -11,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::parse::{Enclosure, RawItem};
+use chrome::ChromeRules;
+use recurring::RecurringBlocks;
 
 /// A normalized item: what clustering compares, topics read and feeds publish.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +75,62 @@ pub struct SourceContext<'a> {
     pub source_id: &'a str,
     /// The URL the document was fetched from, for resolving relative links.
     pub base: Option<&'a Url>,
+    /// The source's chrome besides the built-in rules: its `strip` list, what was learned.
+    pub chrome: ChromeRules,
+}
+
+impl<'a> SourceContext<'a> {
+    /// A context with the source's `strip` list (CSS selectors or phrases).
+    pub fn new(source_id: &'a str, base: Option<&'a Url>, strip: &[String]) -> SourceContext<'a> {
+        SourceContext {
+            source_id,
+            base,
+            chrome: ChromeRules::from_strip(strip),
+        }
+    }
+}
+
+/// Normalizes the items of one poll of a source. First the source's memory of recurring
+/// paragraphs learns from them, so that chrome every item carries goes even on a first poll.
+pub fn normalize_items(
+    items: &[RawItem],
+    source: &SourceContext,
+    memory: &mut RecurringBlocks,
+    now: DateTime<Utc>,
+) -> Vec<Entry> {
+    for item in items {
+        memory.observe(item_key(item), &text::paragraphs(body_html(item)));
+    }
+    let context = SourceContext {
+        chrome: source.chrome.clone().with_recurring(memory.recurring()),
+        ..source.clone()
+    };
+    items
+        .iter()
+        .filter_map(|item| normalize(item, &context, now))
+        .collect()
+}
+
+/// Tells an item from the others of its source in the recurring-paragraph memory.
+fn item_key(item: &RawItem) -> u64 {
+    let key = item
+        .guid
+        .as_deref()
+        .or(item.link.as_deref())
+        .or(item.title.as_deref())
+        .unwrap_or_default();
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}
+
+/// The item's article as HTML: the longer of content and summary (the other is usually its lead).
+fn body_html(raw: &RawItem) -> &str {
+    match (&raw.content_html, &raw.summary_html) {
+        (Some(content), Some(summary)) if summary.len() > content.len() => summary,
+        (Some(content), _) if !content.trim().is_empty() => content,
+        (_, Some(summary)) => summary,
+        (Some(content), None) => content,
+        (None, None) => "",
+    }
 }
 
 /// How far ahead of now a date may lie before it is taken for a mistake (a wrong time zone or
@@ -83,21 +146,17 @@ pub fn normalize(raw: &RawItem, source: &SourceContext, now: DateTime<Utc>) -> O
     let canonical_url = link.as_ref().map(canonical_url::canonical_url);
     let base = link.as_ref().or(source.base);
 
-    // The longer of content and summary is the article; the other is usually its lead.
-    let body_html = match (&raw.content_html, &raw.summary_html) {
-        (Some(content), Some(summary)) if summary.len() > content.len() => summary,
-        (Some(content), _) if !content.trim().is_empty() => content,
-        (_, Some(summary)) => summary,
-        (Some(content), None) => content,
-        (None, None) => "",
-    };
-    let text = text::html_to_text(body_html);
-    let content_html = text::sanitize_html(body_html, base);
-    let mut title = raw
+    let title = raw
         .title
         .as_deref()
         .map(text::title_text)
         .unwrap_or_default();
+    // A paragraph repeating the title is the page's heading, not text.
+    let rules = source.chrome.clone().with_title(&title);
+    let body_html = chrome::strip_chrome(body_html(raw), &rules);
+    let text = text::html_to_text(&body_html);
+    let content_html = text::sanitize_html(&body_html, base);
+    let mut title = title;
     if title.is_empty() {
         title = first_words(&text, 12);
     }
@@ -119,8 +178,6 @@ pub fn normalize(raw: &RawItem, source: &SourceContext, now: DateTime<Utc>) -> O
             .map(str::to_string),
         link: link.map(String::from),
         canonical_url,
-        title,
-        text,
         content_html,
         published,
         updated: raw.updated,
@@ -138,11 +195,9 @@ pub fn normalize(raw: &RawItem, source: &SourceContext, now: DateTime<Utc>) -> O
             .filter(|c| !c.is_empty())
             .collect(),
         enclosures: raw.enclosures.clone(),
-        language: raw
-            .language
-            .as_deref()
-            .map(|l| l.trim().to_ascii_lowercase())
-            .filter(|l| !l.is_empty()),
+        language: language::detect_language(&title, &text, raw.language.as_deref()),
+        title,
+        text,
     })
 }
 
@@ -181,10 +236,7 @@ mod tests {
     #[test]
     fn normalizes_every_field() {
         let base = Url::parse("https://www.vremya.ru/rss").unwrap();
-        let ctx = SourceContext {
-            source_id: "vremya",
-            base: Some(&base),
-        };
+        let ctx = SourceContext::new("vremya", Some(&base), &[]);
         let entry = normalize(&item(), &ctx, now()).unwrap();
         assert_eq!(entry.guid.as_deref(), Some("g-1"));
         assert_eq!(entry.link.as_deref(), Some("https://www.vremya.ru/news/1/"));
@@ -201,10 +253,7 @@ mod tests {
 
     #[test]
     fn missing_or_far_future_dates_become_first_seen() {
-        let ctx = SourceContext {
-            source_id: "s",
-            base: None,
-        };
+        let ctx = SourceContext::new("s", None, &[]);
         let mut raw = item();
         raw.published = None;
         assert_eq!(normalize(&raw, &ctx, now()).unwrap().published, now());
@@ -219,10 +268,7 @@ mod tests {
 
     #[test]
     fn empty_items_are_dropped_and_untitled_ones_get_a_title() {
-        let ctx = SourceContext {
-            source_id: "s",
-            base: None,
-        };
+        let ctx = SourceContext::new("s", None, &[]);
         assert!(normalize(&RawItem::default(), &ctx, now()).is_none());
         let raw = RawItem {
             summary_html: Some("Один два три четыре пять шесть семь восемь девять десять одиннадцать двенадцать тринадцать".into()),

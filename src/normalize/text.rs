@@ -8,53 +8,12 @@
 use std::sync::OnceLock;
 
 use ammonia::{Builder, UrlRelative};
-use scraper::{Html, Node};
+use scraper::Html;
 use unicode_normalization::UnicodeNormalization;
 use url::Url;
 
+use super::blocks;
 use crate::parse::repair::is_xml_char;
-
-/// Elements whose content is never text a reader should see.
-const SKIPPED: &[&str] = &[
-    "script", "style", "noscript", "template", "iframe", "object", "svg", "head", "select",
-    "button",
-];
-
-/// Elements that start a new paragraph.
-const BLOCKS: &[&str] = &[
-    "p",
-    "div",
-    "br",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "tr",
-    "table",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "aside",
-    "nav",
-    "figure",
-    "figcaption",
-    "pre",
-    "dd",
-    "dt",
-    "dl",
-    "hr",
-    "main",
-    "form",
-    "address",
-    "center",
-];
 
 /// Plain text of an HTML fragment: entities decoded, paragraphs separated by a blank line,
 /// whitespace inside a paragraph folded to single spaces.
@@ -64,48 +23,11 @@ pub fn html_to_text(html: &str) -> String {
 
 /// The paragraphs of an HTML fragment, each folded to one line.
 pub fn paragraphs(html: &str) -> Vec<String> {
-    let fragment = Html::parse_fragment(html);
-    let mut paragraphs = Vec::new();
-    let mut current = String::new();
-    walk(fragment.tree.root(), &mut current, &mut paragraphs);
-    flush(&mut current, &mut paragraphs);
-    paragraphs
-}
-
-fn walk(node: ego_tree::NodeRef<'_, Node>, current: &mut String, out: &mut Vec<String>) {
-    for child in node.children() {
-        match child.value() {
-            Node::Text(text) => current.push_str(text),
-            Node::Element(element) => {
-                let name = element.name();
-                if SKIPPED.contains(&name) {
-                    continue;
-                }
-                let block = BLOCKS.contains(&name);
-                if block {
-                    flush(current, out);
-                }
-                if name == "img" {
-                    continue;
-                }
-                walk(child, current, out);
-                if block {
-                    flush(current, out);
-                } else if matches!(name, "td" | "th") {
-                    current.push(' ');
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn flush(current: &mut String, out: &mut Vec<String>) {
-    let line = clean_line(current);
-    if !line.is_empty() {
-        out.push(line);
-    }
-    current.clear();
+    blocks::blocks(&Html::parse_fragment(html))
+        .into_iter()
+        .map(|block| block.text)
+        .filter(|text| !text.is_empty())
+        .collect()
 }
 
 /// One line of text: NFC, no characters XML forbids or control characters, whitespace folded.
@@ -148,9 +70,13 @@ pub fn title_text(title_html: &str) -> String {
     }
 }
 
-/// Sanitized HTML: safe elements and attributes only, relative URLs resolved against `base`.
+/// Sanitized HTML: safe elements and attributes only, relative URLs resolved against `base`;
+/// only http(s) and mailto links survive (no `javascript:` or `data:`), embedded frames go with
+/// their content, and so do tracking pixels.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     static DEFAULT: OnceLock<Builder<'static>> = OnceLock::new();
+    let without_pixels = drop_tracking_images(html);
+    let html = without_pixels.as_deref().unwrap_or(html);
     let cleaned = match base {
         Some(base) => {
             let mut builder = sanitizer();
@@ -168,9 +94,65 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     out.trim().to_string()
 }
 
+/// Counters and pixels: 1×1 or hidden images, or images from analytics hosts. `None` when there
+/// is nothing to drop.
+fn drop_tracking_images(html: &str) -> Option<String> {
+    if !html.contains("<img") && !html.contains("<IMG") {
+        return None;
+    }
+    let mut fragment = Html::parse_fragment(html);
+    let selector = scraper::Selector::parse("img").ok()?;
+    let pixels: Vec<_> = fragment
+        .select(&selector)
+        .filter(|img| is_tracking_image(img.value()))
+        .map(|img| img.id())
+        .collect();
+    if pixels.is_empty() {
+        return None;
+    }
+    for id in pixels {
+        if let Some(mut node) = fragment.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+    Some(fragment.root_element().inner_html())
+}
+
+fn is_tracking_image(img: &scraper::node::Element) -> bool {
+    const COUNTER_HOSTS: &[&str] = &[
+        "mc.yandex.ru",
+        "counter.yadro.ru",
+        "top-fwz1.mail.ru",
+        "top.mail.ru",
+        "google-analytics.com",
+        "www.google-analytics.com",
+        "counter.rambler.ru",
+        "top100-images.rambler.ru",
+        "pixel.",
+        "www.facebook.com/tr",
+        "vk.com/rtrg",
+    ];
+    let tiny = |name: &str| {
+        img.attr(name).is_some_and(|v| {
+            let v = v.trim().trim_end_matches("px");
+            v == "0" || v == "1"
+        })
+    };
+    let style = img.attr("style").unwrap_or_default().replace(' ', "");
+    let src = img.attr("src").unwrap_or_default();
+    let host_and_path = src.split_once("://").map(|(_, rest)| rest).unwrap_or(src);
+    tiny("width")
+        || tiny("height")
+        || style.contains("display:none")
+        || style.contains("width:1px")
+        || style.contains("left:-9999px")
+        || COUNTER_HOSTS.iter().any(|h| host_and_path.starts_with(h))
+}
+
 fn sanitizer() -> Builder<'static> {
     let mut builder = Builder::default();
     builder
+        .add_clean_content_tags(["iframe", "noscript", "template", "object", "embed"])
         .add_generic_attributes(["title"])
         .add_tags(["figure", "figcaption"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
@@ -232,5 +214,38 @@ mod tests {
             clean.contains(r#"src="https://vremya.ru/upload/a.jpg""#),
             "{clean}"
         );
+    }
+
+    #[test]
+    fn sanitizing_drops_frames_data_urls_and_pixels() {
+        let html = r#"<p>Текст</p><iframe src="https://vk.com/video_ext.php">видео</iframe><img src="data:image/png;base64,AAAA"><a href="data:text/html,x">d</a><img src="https://mc.yandex.ru/watch/1"><img src="/p.gif" width="1" height="1"><img src="/photo.jpg" width="800"><noscript><img src="/n.gif"></noscript>"#;
+        let clean = sanitize_html(html, Url::parse("https://a.ru/").ok().as_ref());
+        for gone in ["iframe", "видео", "data:", "mc.yandex", "p.gif", "n.gif"] {
+            assert!(!clean.contains(gone), "{gone} in {clean}");
+        }
+        assert!(clean.contains(r#"src="https://a.ru/photo.jpg""#), "{clean}");
+    }
+
+    #[test]
+    fn sanitizing_keeps_structure() {
+        let html = "<h2>Итоги</h2><ul><li>один</li></ul><ol><li>два</li></ol><blockquote>цитата</blockquote><table><tr><th>А</th><td>1</td></tr></table><p><em>курсив</em> <strong>жирный</strong></p><figure><img src=\"https://a.ru/1.jpg\"><figcaption>подпись</figcaption></figure>";
+        let clean = sanitize_html(html, None);
+        for kept in [
+            "<h2>",
+            "<ul>",
+            "<ol>",
+            "<li>",
+            "<blockquote>",
+            "<table>",
+            "<th>",
+            "<td>",
+            "<em>",
+            "<strong>",
+            "<figure>",
+            "<figcaption>",
+            "<img src=\"https://a.ru/1.jpg\"",
+        ] {
+            assert!(clean.contains(kept), "{kept} missing from {clean}");
+        }
     }
 }

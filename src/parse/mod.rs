@@ -4,6 +4,7 @@
 
 mod html;
 pub mod repair;
+mod yandex;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -84,7 +85,11 @@ pub fn parse_feed(
     let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes())))
         .map_err(|panic| ParseError::Panic(panic_message(panic)))?
         .map_err(|e| ParseError::Feed(e.to_string()))?;
-    Ok(from_feed_rs(parsed))
+    let mut feed = from_feed_rs(parsed);
+    if yandex::mentions_full_text(&text) {
+        yandex::merge_full_texts(&text, &mut feed.items);
+    }
+    Ok(feed)
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {

@@ -5,6 +5,8 @@
 //! Callers flush before they report a poll done or advance a source's validators: a poll that is
 //! lost in a crash is simply fetched again, and ingesting it again changes nothing.
 
+mod recurring;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
