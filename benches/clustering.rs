@@ -90,11 +90,25 @@ fn synthetic(n: u64, vocabulary: &Vocabulary, rng: &mut Rng) -> Entry {
     entry
 }
 
-fn ingest(store: &Store, topics: &Topics, entry: Entry, rules: &StoryRules) {
+/// Time spent in each step of ingest, in seconds.
+#[derive(Default)]
+struct Steps {
+    store: f64,
+    stories: f64,
+    topics: f64,
+}
+
+fn ingest(store: &Store, topics: &Topics, entry: Entry, rules: &StoryRules, steps: &mut Steps) {
+    let started = Instant::now();
     let keys = identity_keys(&entry);
     black_box(store.upsert(entry, &keys).expect("upsert"));
+    let stored = Instant::now();
     place_pending(store, rules).expect("stories");
+    let placed = Instant::now();
     topics.index_pending(store).expect("topics");
+    steps.store += (stored - started).as_secs_f64();
+    steps.stories += (placed - stored).as_secs_f64();
+    steps.topics += placed.elapsed().as_secs_f64();
 }
 
 fn main() {
@@ -128,6 +142,7 @@ fn main() {
     let loaded_in = load_started.elapsed();
 
     let mut rounds = Vec::new();
+    let mut steps = Steps::default();
     let mut next = stored;
     for _ in 0..7 {
         let entries: Vec<Entry> = (0..200)
@@ -152,7 +167,7 @@ fn main() {
             .collect();
         let started = Instant::now();
         for entry in entries {
-            ingest(&store, &topics, entry, &rules);
+            ingest(&store, &topics, entry, &rules, &mut steps);
         }
         rounds.push(started.elapsed().as_secs_f64() * 1e6 / 200.0);
     }
@@ -163,6 +178,13 @@ fn main() {
     println!(
         "ingest per entry:        {:.0} µs (median of 7 rounds of 200; min {:.0}, max {:.0})",
         rounds[3], rounds[0], rounds[6]
+    );
+    let total = steps.store + steps.stories + steps.topics;
+    println!(
+        "  of which:              store {:.0} %, stories {:.0} %, topics {:.0} %",
+        100.0 * steps.store / total,
+        100.0 * steps.stories / total,
+        100.0 * steps.topics / total
     );
     println!(
         "store on disk:           {:.0} MiB",
