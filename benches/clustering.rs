@@ -135,10 +135,15 @@ fn main() {
         let id = store.upsert(entry, &keys).expect("upsert").id().clone();
         // Loading places nothing: every stored entry is its own story, as far as this goes.
         store.join(&id, &[]).expect("placed");
+        if n % 1_000 == 999 {
+            // Stored entries are indexed under their topics, as ingest would have done.
+            topics.index_pending(&store).expect("topics");
+        }
         if n % 100_000 == 99_999 {
             eprintln!("loaded {} entries in {:.0?}", n + 1, load_started.elapsed());
         }
     }
+    topics.index_pending(&store).expect("topics");
     let loaded_in = load_started.elapsed();
 
     let mut rounds = Vec::new();

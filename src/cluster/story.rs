@@ -8,6 +8,10 @@
 //! here — that is what keeps a source's template reports (two weather warnings, two council
 //! meetings) apart — and a story that already carries the new entry's source is not joined.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use chrono::{DateTime, Utc};
 
 use super::similarity::{
@@ -119,8 +123,44 @@ pub struct StoryFeatures {
     title: Vec<String>,
 }
 
+/// How many entries' features each thread remembers: recent entries are the candidates of many
+/// new ones, and shingling a text costs far more than hashing it.
+const FEATURES_CACHE_LIMIT: usize = 20_000;
+
 impl StoryFeatures {
-    pub fn of(entry: &Entry) -> StoryFeatures {
+    /// An entry's features, computed once per thread for a given title and text.
+    pub fn of(entry: &Entry) -> Rc<StoryFeatures> {
+        thread_local! {
+            static CACHE: RefCell<HashMap<u64, Rc<StoryFeatures>>> = RefCell::new(HashMap::new());
+        }
+        let key = {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            for part in [
+                entry.source_id.as_str(),
+                entry.title.as_str(),
+                entry.text.as_str(),
+            ] {
+                hasher.update(part.as_bytes());
+                hasher.update(&[0]);
+            }
+            hasher.update(&entry.published.timestamp().to_le_bytes());
+            hasher.digest()
+        };
+        CACHE.with(|cache| {
+            if let Some(found) = cache.borrow().get(&key) {
+                return Rc::clone(found);
+            }
+            let computed = Rc::new(StoryFeatures::compute(entry));
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= FEATURES_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, Rc::clone(&computed));
+            computed
+        })
+    }
+
+    fn compute(entry: &Entry) -> StoryFeatures {
         let text = story_text(entry);
         StoryFeatures {
             source_id: entry.source_id.clone(),
