@@ -131,7 +131,7 @@ pub enum FetchError {
     #[error("bad redirect from {from}: {reason}")]
     BadRedirect { from: Url, reason: String },
     #[error("response larger than the limit of {limit} bytes")]
-    TooLarge { limit: u64 },
+    TooLarge { limit: u64, status: u16 },
     #[error("request failed: {0}")]
     Request(String),
     #[error("cannot build the HTTP client: {0}")]
@@ -150,7 +150,9 @@ impl FetchError {
     /// The HTTP status that ended the fetch, if one did.
     pub fn status(&self) -> Option<u16> {
         match self {
-            FetchError::Status { status, .. } => Some(*status),
+            FetchError::Status { status, .. } | FetchError::TooLarge { status, .. } => {
+                Some(*status)
+            }
             _ => None,
         }
     }
@@ -316,15 +318,19 @@ impl Fetcher {
         }
         let content_type = header_text(header::CONTENT_TYPE);
         let limit = self.limits.max_body_bytes;
+        let too_large = FetchError::TooLarge {
+            limit,
+            status: status.as_u16(),
+        };
         if response.content_length().is_some_and(|len| len > limit) {
-            return Err(FetchError::TooLarge { limit });
+            return Err(too_large);
         }
         // Counted chunk by chunk after decompression, so neither a lying Content-Length nor a
         // compression bomb gets past the limit.
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
             if body.len() as u64 + chunk.len() as u64 > limit {
-                return Err(FetchError::TooLarge { limit });
+                return Err(too_large);
             }
             body.extend_from_slice(&chunk);
         }
