@@ -177,9 +177,12 @@ pub fn adaptive_interval(
         .filter(|t| **t > window_start && **t <= now)
         .collect();
     let oldest = recent.iter().copied().min().copied().unwrap_or(now);
-    let since = observed_since
-        .map_or(oldest, |o| o.min(oldest))
-        .max(window_start);
+    // A full log has dropped older publications: it speaks only for the time since its oldest.
+    let since = match observed_since {
+        Some(observed) if publications.len() < MAX_PUBLICATIONS => observed.min(oldest),
+        _ => oldest,
+    }
+    .max(window_start);
     let watched = (now - since).to_std().unwrap_or_default();
     let start = policy.clamp(policy.start_interval);
     let gap = (watched + start).div_f64(recent.len() as f64 + 1.0);
@@ -577,6 +580,17 @@ mod tests {
         // A couple of items a week: the maximum.
         let quiet = adaptive_interval(&every(2, 3 * 24 * 60, now), Some(now), now, &policy());
         assert_eq!(quiet, minutes(360));
+    }
+
+    #[test]
+    fn a_full_log_speaks_for_its_own_span() {
+        let now = at(NOW);
+        // A source watched for days that published every two minutes lately: the log holds
+        // the last 64, and they alone set the rate.
+        let mut log = Vec::new();
+        record_publications(&mut log, every(200, 2, now), now);
+        let watched = Some(now - chrono::Duration::days(3));
+        assert_eq!(adaptive_interval(&log, watched, now, &policy()), minutes(5));
     }
 
     #[test]
