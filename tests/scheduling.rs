@@ -225,3 +225,68 @@ async fn a_day_of_polling_keeps_the_schedule() {
     assert_eq!(*steady.last().unwrap(), 6 * 3600 + fetch, "{steady:?}");
     assert_eq!(world.states["steady"].interval_secs, 6 * 3600);
 }
+
+mod common;
+
+/// The real daemon over loopback, on the real clock: it resumes the saved schedule at start —
+/// a source its server asked to wait (Retry-After) and one gone (410) are not polled, a new one
+/// is at once. (A paused clock cannot time the real daemon: while a poll waits on sled's flush
+/// thread, tokio's paused clock jumps to the next timer; the scripted test above keeps time.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_resumes_saved_schedules_at_start() {
+    use common::{fixture_sources, free_port, load, write_config, Reply, Upstream};
+
+    let (_, fresh_path, fresh_reply) = fixture_sources().remove(0);
+    let upstream = Upstream::start(vec![
+        (fresh_path, fresh_reply),
+        (
+            "/waiting",
+            Reply::status(429).with_header("retry-after", "3600"),
+        ),
+        ("/gone", Reply::status(410)),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let sources = [
+        ("fresh", upstream.url(fresh_path)),
+        ("waiting", upstream.url("/waiting")),
+        ("gone", upstream.url("/gone")),
+    ];
+    let config = load(&write_config(dir.path(), &listen, &sources, ""));
+    {
+        // What an earlier run saved: a Retry-After an hour ahead, and a 410.
+        let store = vestnik::daemon::open_store(&config).unwrap();
+        let config_for = |id: &str| config.source(id).unwrap().clone();
+        let policy = |id: &str| Policy::new(&config_for(id), &config.settings);
+        let now = Utc::now();
+        for (id, outcome) in [
+            ("waiting", outcome("limited", 0, now)),
+            ("gone", outcome("gone", 0, now)),
+        ] {
+            let mut state = SourceState::default();
+            state.adopt_configured_url(config_for(id).url.as_str());
+            after_poll(&mut state, outcome, &policy(id), now, JITTER);
+            store.put_source_state(id, &state).unwrap();
+        }
+        store.flush().await.unwrap();
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(vestnik::daemon::run(config.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while upstream.requests_to(fresh_path).is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The start-up spread for three sources is 150 ms: give the others as long again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+    assert_eq!(upstream.requests_to(fresh_path).len(), 1);
+    assert!(upstream.requests_to("/waiting").is_empty());
+    assert!(upstream.requests_to("/gone").is_empty());
+    let store = vestnik::daemon::open_store(&config).unwrap();
+    let waiting = store.source_state("waiting").unwrap().unwrap();
+    assert!(waiting.next_due.unwrap() > Utc::now() + chrono::Duration::minutes(55));
+}
