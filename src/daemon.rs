@@ -1,17 +1,21 @@
 //! `vestnik run` and `vestnik poll`: the scheduling loop around [`ingest::poll_source`], the HTTP
 //! server, and an orderly shutdown.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::{watch, Semaphore};
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::config::{Config, ConfigError, Source};
 use crate::fetch::{FetchError, FetchLimits, Fetcher};
-use crate::ingest::{self, PollReport};
+use crate::ingest::{PollReport, Poller};
+use crate::schedule::{self, Clock, ConcurrencyLimits, Policy};
 use crate::serve::{self, AppState};
 use crate::store::{Store, StoreError};
 use crate::topics::Topics;
@@ -87,32 +91,51 @@ pub fn fetcher(config: &Config) -> Result<Fetcher, DaemonError> {
     })?)
 }
 
-/// Polls the given sources once each, at most `settings.concurrency` at a time, and returns
-/// their reports in the order given. `on_done` is told of each as it finishes.
+/// A poller for `config`: its store and topics, a fetcher, the caps from `[settings]` and `clock`.
+pub fn poller(
+    config: &Config,
+    store: &Arc<Store>,
+    topics: &Arc<Topics>,
+    clock: Clock,
+) -> Result<Poller, DaemonError> {
+    Ok(Poller {
+        store: Arc::clone(store),
+        topics: Arc::clone(topics),
+        fetcher: fetcher(config)?,
+        clock,
+        limits: ConcurrencyLimits::from_settings(&config.settings),
+        settings: Arc::new(config.settings.clone()),
+    })
+}
+
+/// Polls the given sources once each, now, under the global and per-host caps, and returns
+/// their reports in the order given. `on_done` is told of each as it finishes. Sources disabled
+/// by a 410 are reported, not polled.
 pub async fn poll_once(
     config: &Config,
     store: &Arc<Store>,
     topics: &Arc<Topics>,
     sources: &[Source],
+    on_done: impl FnMut(&PollReport),
+) -> Result<Vec<PollReport>, DaemonError> {
+    poll_once_with(
+        &poller(config, store, topics, Clock::System)?,
+        sources,
+        on_done,
+    )
+    .await
+}
+
+/// [`poll_once`] with a poller of the caller's (tests use one on tokio's clock).
+pub async fn poll_once_with(
+    poller: &Poller,
+    sources: &[Source],
     mut on_done: impl FnMut(&PollReport),
 ) -> Result<Vec<PollReport>, DaemonError> {
-    let fetcher = fetcher(config)?;
-    let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut polls = JoinSet::new();
     for (index, source) in sources.iter().cloned().enumerate() {
-        let (store, fetcher, limit, topics) = (
-            Arc::clone(store),
-            fetcher.clone(),
-            Arc::clone(&limit),
-            Arc::clone(topics),
-        );
-        polls.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            (
-                index,
-                ingest::poll_source(&source, &store, &fetcher, &topics).await,
-            )
-        });
+        let poller = poller.clone();
+        polls.spawn(async move { (index, poller.poll(&source).await) });
     }
     let mut reports: Vec<Option<PollReport>> = vec![None; sources.len()];
     while let Some(joined) = polls.join_next().await {
@@ -136,11 +159,20 @@ pub fn select_sources(config: &Config, only: Option<&str>) -> Result<Vec<Source>
     }
 }
 
-/// Runs the daemon until `shutdown` resolves: serves HTTP and polls every source at start, then
-/// each at its interval. On shutdown it stops starting polls, lets the ones in flight finish
-/// their writes, flushes the store and returns.
+/// Runs the daemon until `shutdown` resolves: serves HTTP and polls every source when due —
+/// at start-up spread over up to a minute, or when its saved schedule says. On shutdown it stops
+/// starting polls, lets the ones in flight finish their writes, flushes the store and returns.
 pub async fn run(
     config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DaemonError> {
+    run_with_clock(config, Clock::System, shutdown).await
+}
+
+/// [`run`] on the given clock; tests pass one on tokio's pausable time.
+pub async fn run_with_clock(
+    config: Config,
+    clock: Clock,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let config = Arc::new(config);
@@ -150,7 +182,7 @@ pub async fn run(
     if evaluated > 0 {
         tracing::info!(entries = evaluated, "topic index brought up to date");
     }
-    let fetcher = fetcher(&config)?;
+    let poller = poller(&config, &store, &topics, clock)?;
     let listener = tokio::net::TcpListener::bind(config.settings.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -184,7 +216,32 @@ pub async fn run(
         config.settings.retention,
         stop_rx.clone(),
     ));
-    schedule_loop(&config, &store, &fetcher, &topics, stop_rx).await;
+    let now = clock.now();
+    let spread = schedule::startup_spread(config.sources.len());
+    let first_due: Vec<Option<DateTime<Utc>>> = config
+        .sources
+        .iter()
+        .map(|source| {
+            let state = poller.state(source);
+            if let Some(reason) = &state.disabled {
+                tracing::warn!(source = %source.id, reason = %reason, "disabled; not polled");
+                return None;
+            }
+            let policy = Policy::new(source, &config.settings);
+            Some(schedule::first_due(
+                &state,
+                &policy,
+                spread,
+                now,
+                rand::random(),
+            ))
+        })
+        .collect();
+    let poll = move |source: Source| {
+        let poller = poller.clone();
+        async move { poller.poll(&source).await }
+    };
+    schedule_polls(&config.sources, first_due, clock, poll, stop_rx).await;
     let _ = retention.await;
 
     if let Err(e) = store.flush().await {
@@ -227,56 +284,63 @@ async fn retention_loop(
     }
 }
 
-/// Starts each source's poll when it is due, never two polls of one source at once, at most
-/// `settings.concurrency` in flight.
-async fn schedule_loop(
-    config: &Arc<Config>,
-    store: &Arc<Store>,
-    fetcher: &Fetcher,
-    topics: &Arc<Topics>,
+/// Starts each source's poll when it is due, never two polls of one source at once, until
+/// `stop` turns true; then waits for the polls in flight.
+///
+/// `first_due[i]` is when `sources[i]` is first due (`None`: never); after each poll its
+/// report's `next_due` says when again. `poll` does the work (and takes the concurrency
+/// permits); the loop only keeps time, on `clock`, so tests drive it on a paused tokio clock.
+pub async fn schedule_polls<P, F>(
+    sources: &[Source],
+    first_due: Vec<Option<DateTime<Utc>>>,
+    clock: Clock,
+    poll: P,
     mut stop: watch::Receiver<bool>,
-) {
-    let limit = Arc::new(Semaphore::new(config.settings.concurrency));
-    let now = Instant::now();
-    let mut due: HashMap<String, Instant> =
-        config.sources.iter().map(|s| (s.id.clone(), now)).collect();
-    let mut in_flight: HashSet<String> = HashSet::new();
+) where
+    P: Fn(Source) -> F,
+    F: Future<Output = PollReport> + Send + 'static,
+{
+    let mut queue: BinaryHeap<Reverse<(Instant, usize)>> = first_due
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, due)| Some(Reverse((clock.instant_at(due?), index))))
+        .collect();
     let mut polls: JoinSet<PollReport> = JoinSet::new();
+    let mut task_source: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
         let now = Instant::now();
-        for source in &config.sources {
-            if in_flight.contains(&source.id) || due.get(&source.id).is_some_and(|at| *at > now) {
-                continue;
+        while let Some(Reverse((due, index))) = queue.peek().copied() {
+            if due > now {
+                break;
             }
-            in_flight.insert(source.id.clone());
-            let (source, store, fetcher, limit, topics) = (
-                source.clone(),
-                Arc::clone(store),
-                fetcher.clone(),
-                Arc::clone(&limit),
-                Arc::clone(topics),
-            );
-            polls.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                ingest::poll_source(&source, &store, &fetcher, &topics).await
-            });
+            queue.pop();
+            if let Some(source) = sources.get(index) {
+                let task = polls.spawn(poll(source.clone()));
+                task_source.insert(task.id(), index);
+            }
         }
-        let next_wake = config
-            .sources
-            .iter()
-            .filter(|s| !in_flight.contains(&s.id))
-            .filter_map(|s| due.get(&s.id))
-            .min()
-            .copied()
-            .unwrap_or_else(|| now + std::time::Duration::from_secs(3600));
+        let next_wake = queue
+            .peek()
+            .map(|Reverse((due, _))| *due)
+            .unwrap_or_else(|| now + Duration::from_secs(3600));
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => break,
-            Some(joined) = polls.join_next(), if !polls.is_empty() => {
-                if let Ok(report) = joined {
-                    if let Some(source) = config.source(&report.source_id) {
-                        due.insert(source.id.clone(), Instant::now() + source.interval);
+            Some(joined) = polls.join_next_with_id(), if !polls.is_empty() => {
+                let (task, due) = match joined {
+                    Ok((task, report)) => (task, report.state.next_due),
+                    Err(error) => {
+                        // A poll that panicked is tried again later rather than forgotten.
+                        let retry = clock.now() + chrono::Duration::hours(1);
+                        (error.id(), Some(retry))
                     }
-                    in_flight.remove(&report.source_id);
+                };
+                let Some(index) = task_source.remove(&task) else { continue };
+                match due {
+                    Some(due) => queue.push(Reverse((clock.instant_at(due), index))),
+                    None => {
+                        let id = sources.get(index).map(|s| s.id.as_str()).unwrap_or_default();
+                        tracing::warn!(source = %id, "no longer scheduled");
+                    }
                 }
             }
             _ = tokio::time::sleep_until(next_wake) => {}

@@ -97,7 +97,7 @@ async fn fetch_article(
     let decoded = document.decode();
     Ok(article::extract_article(
         &decoded.text,
-        Some(&document.final_url),
+        Some(&document.meta.final_url),
         dates,
     )?)
 }

@@ -13,12 +13,14 @@ use serde::Serialize;
 use url::Url;
 
 use crate::cluster::identity_keys;
-use crate::config::{HtmlSelectors, Source, SourceKind};
-use crate::fetch::{CharsetSource, FetchError, FetchOutcome, Fetcher, Validators};
+use crate::config::{HtmlSelectors, Settings, Source, SourceKind};
+use crate::fetch::{CharsetSource, FetchError, FetchOutcome, Fetcher, Timeouts, Validators};
 use crate::full_text;
 use crate::normalize::{self, Entry, SourceContext};
 use crate::parse::{self, DateParser, ParseError, ParsedFeed};
-use crate::schedule::{self, PollOutcome, SourceState};
+use crate::schedule::{
+    self, CacheHeaders, Clock, ConcurrencyLimits, Policy, PollOutcome, SourceState, SourceStatus,
+};
 use crate::store::{Store, StoreError, Upsert};
 use crate::topics::Topics;
 
@@ -42,7 +44,7 @@ pub enum IngestError {
     Task(String),
 }
 
-/// What one poll did, for logs, `vestnik poll` and the dashboard.
+/// What one poll did, for logs, `vestnik poll` and the scheduler.
 #[derive(Debug, Clone, Serialize)]
 pub struct PollReport {
     pub source_id: String,
@@ -54,9 +56,34 @@ pub struct PollReport {
     pub updated: usize,
     pub unchanged: usize,
     pub error: Option<String>,
-    /// Set when the response came from another URL than the configured one.
+    /// The URL polled: the configured one, or where the source has moved.
+    pub url: String,
+    /// Set when the response came from another URL than the one polled (any redirect).
     pub final_url: Option<String>,
     pub elapsed_ms: u128,
+    /// The source's health and state as saved after this poll.
+    pub source_status: SourceStatus,
+    pub state: SourceState,
+}
+
+impl PollReport {
+    pub fn new(source_id: &str, url: &str) -> PollReport {
+        PollReport {
+            source_id: source_id.to_string(),
+            status: PollStatus::Failed,
+            http_status: None,
+            items: 0,
+            inserted: 0,
+            updated: 0,
+            unchanged: 0,
+            error: None,
+            url: url.to_string(),
+            final_url: None,
+            elapsed_ms: 0,
+            source_status: SourceStatus::Pending,
+            state: SourceState::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -65,6 +92,8 @@ pub enum PollStatus {
     Ingested,
     NotModified,
     Failed,
+    /// Not polled: the source answered 410 Gone before and its URL has not changed since.
+    Disabled,
 }
 
 /// A date parser for a source: its time zone for dates without an offset, `now` for relative ones.
@@ -72,165 +101,252 @@ pub fn date_parser(timezone: chrono_tz::Tz, now: DateTime<Utc>) -> DateParser {
     Arc::new(move |text| normalize::dates::parse_date(text, timezone, now))
 }
 
-/// Polls a source once and stores what it has; never fails as a whole — a failure is recorded
-/// in the source's state and in the report, and the other sources go on.
-pub async fn poll_source(
-    source: &Source,
-    store: &Arc<Store>,
-    fetcher: &Fetcher,
-    topics: &Arc<Topics>,
-) -> PollReport {
-    let started = Instant::now();
-    let mut report = PollReport {
-        source_id: source.id.clone(),
-        status: PollStatus::Failed,
-        http_status: None,
-        items: 0,
-        inserted: 0,
-        updated: 0,
-        unchanged: 0,
-        error: None,
-        final_url: None,
-        elapsed_ms: 0,
-    };
-    let mut state = match store.source_state(&source.id) {
-        Ok(state) => state.unwrap_or_default(),
-        Err(e) => {
-            tracing::warn!(source = %source.id, error = %e, "cannot read the source's state; starting afresh");
-            SourceState::default()
-        }
-    };
-    let result = fetch_and_store(source, store, fetcher, topics, &state, &mut report).await;
-    let now = Utc::now();
-    state.last_attempt = Some(now);
-    state.interval_secs = source.interval.as_secs();
-    match result {
-        Ok(validators) => {
-            state.consecutive_failures = 0;
-            state.last_error = None;
-            state.last_success = Some(now);
-            state.last_status = report.http_status;
-            if let Some(validators) = validators {
-                state.etag = validators.etag;
-                state.last_modified = validators.last_modified;
-                state.items_seen = report.items as u64;
-            }
-            state.entries_stored += report.inserted as u64;
-            state.current_url = report.final_url.clone();
-            state.next_due = Some(schedule::next_due(
-                now,
-                source.interval,
-                PollOutcome::Success,
-            ));
-            tracing::info!(source = %source.id, status = ?report.status, items = report.items, inserted = report.inserted, updated = report.updated, "polled");
-        }
-        Err(error) => {
-            report.status = PollStatus::Failed;
-            if let IngestError::Fetch(FetchError::Status(code)) = &error {
-                report.http_status = Some(*code);
-            }
-            state.consecutive_failures += 1;
-            state.last_error = Some(error.to_string());
-            state.last_status = report.http_status;
-            state.next_due = Some(schedule::next_due(
-                now,
-                source.interval,
-                PollOutcome::Failure,
-            ));
-            tracing::warn!(source = %source.id, error = %error, failures = state.consecutive_failures, "poll failed");
-            report.error = Some(error.to_string());
-        }
-    }
-    let saved = store.put_source_state(&source.id, &state);
-    let flushed = match saved {
-        Ok(()) => store.flush().await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = flushed {
-        tracing::error!(source = %source.id, error = %e, "cannot save the source's state");
-        report.status = PollStatus::Failed;
-        report.error = Some(e.to_string());
-    }
-    report.elapsed_ms = started.elapsed().as_millis();
-    report
+/// Polls sources: everything one poll needs, shared by the daemon and `vestnik poll`.
+#[derive(Clone)]
+pub struct Poller {
+    pub store: Arc<Store>,
+    /// Entries are placed in stories and indexed under their topics as they are stored.
+    pub topics: Arc<Topics>,
+    pub fetcher: Fetcher,
+    pub clock: Clock,
+    pub limits: Arc<ConcurrencyLimits>,
+    pub settings: Arc<Settings>,
 }
 
-/// Fetches and stores; returns the validators to keep (none after a 304).
-async fn fetch_and_store(
-    source: &Source,
-    store: &Arc<Store>,
-    fetcher: &Fetcher,
-    topics: &Arc<Topics>,
-    state: &SourceState,
-    report: &mut PollReport,
-) -> Result<Option<Validators>, IngestError> {
-    let validators = Validators {
-        etag: state.etag.clone(),
-        last_modified: state.last_modified.clone(),
-    };
-    let document = match fetcher.fetch(&source.url, &validators).await? {
-        FetchOutcome::NotModified { final_url } => {
-            report.status = PollStatus::NotModified;
-            report.http_status = Some(304);
-            report.final_url = moved(&source.url, &final_url);
-            return Ok(None);
-        }
-        FetchOutcome::Fetched(document) => document,
-    };
-    report.http_status = Some(document.status);
-    report.final_url = moved(&source.url, &document.final_url);
-    let source = source.clone();
-    let writer = Arc::clone(store);
-    let validators = document.validators.clone();
-    let topics = Arc::clone(topics);
-    let fetcher = fetcher.clone();
-    let (counts, items) = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
-        let decoded = document.decode();
-        let now = Utc::now();
-        let mut feed = parse_document(&decoded.text, &document.final_url, &source, now)?;
-        if source.full_text {
-            // Page fetches are async; this is a blocking-pool thread, where waiting is allowed.
-            let dates = date_parser(source.timezone, now);
-            let pages = full_text::fill_in(
-                &source,
-                &mut feed,
-                &document.final_url,
-                &writer,
-                &fetcher,
-                &dates,
-                now,
-            );
-            let report = tokio::runtime::Handle::current().block_on(pages);
-            tracing::debug!(source = %source.id, ?report, "full text");
-        }
-        let entries = normalize_all(&feed, &source, &document.final_url, &writer, now);
-        let mut counts = (0, 0, 0);
-        for entry in entries {
-            let keys = identity_keys(&entry);
-            match writer.upsert(entry, &keys)? {
-                Upsert::Inserted(_) => counts.0 += 1,
-                Upsert::Updated(_) => counts.1 += 1,
-                Upsert::Unchanged(_) => counts.2 += 1,
+/// What a poll that worked brought back, for the state and the schedule.
+struct Stored {
+    /// New validators; none on a 304 that sent none.
+    validators: Option<Validators>,
+    publications: Vec<DateTime<Utc>>,
+    ttl_minutes: Option<u32>,
+    cache: CacheHeaders,
+    moved_to: Option<Url>,
+}
+
+impl Poller {
+    /// The source's saved state, taken over for the URL now configured.
+    pub fn state(&self, source: &Source) -> SourceState {
+        let mut state = match self.store.source_state(&source.id) {
+            Ok(state) => state.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(source = %source.id, error = %e, "cannot read the source's state; starting afresh");
+                SourceState::default()
             }
+        };
+        state.adopt_configured_url(source.url.as_str());
+        state
+    }
+
+    /// Polls a source once and stores what it has; never fails as a whole — a failure is
+    /// recorded in the source's state and in the report, and the other sources go on. Waits
+    /// for a slot under the global and per-host caps first.
+    pub async fn poll(&self, source: &Source) -> PollReport {
+        let started = Instant::now();
+        let mut state = self.state(source);
+        let url = state
+            .current_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| source.url.clone());
+        let mut report = PollReport::new(&source.id, url.as_str());
+        if let Some(reason) = &state.disabled {
+            tracing::debug!(source = %source.id, reason = %reason, "disabled; not polled");
+            report.status = PollStatus::Disabled;
+            report.error = Some(reason.clone());
+            report.source_status = state.status();
+            report.state = state;
+            return report;
         }
-        // Copies of one story are put together before topics look at them.
-        crate::cluster::story::place_pending(
-            &*writer,
-            &crate::cluster::story::StoryRules::default(),
-        )?;
-        // Topics are evaluated right away; an entry left pending by a crash here is evaluated
-        // on the next poll or start.
-        topics.index_pending(&writer)?;
-        Ok((counts, feed.items.len()))
-    })
-    .await
-    .map_err(|e| IngestError::Task(e.to_string()))??;
-    // Entries reach the disk before the validators that would let us skip them next time.
-    store.flush().await?;
-    report.status = PollStatus::Ingested;
-    report.items = items;
-    (report.inserted, report.updated, report.unchanged) = counts;
-    Ok(Some(validators))
+        let _permit = self
+            .limits
+            .acquire(url.host_str().unwrap_or_default())
+            .await;
+        let result = self
+            .fetch_and_store(source, &url, &state, &mut report)
+            .await;
+        let now = self.clock.now();
+        let outcome = match result {
+            Ok(stored) => {
+                if let Some(validators) = stored.validators {
+                    state.etag = validators.etag.or(state.etag.take());
+                    state.last_modified = validators.last_modified.or(state.last_modified.take());
+                }
+                if report.status == PollStatus::Ingested {
+                    state.items_seen = report.items as u64;
+                }
+                state.entries_stored += report.inserted as u64;
+                state.last_status = report.http_status;
+                if let Some(moved) = &stored.moved_to {
+                    tracing::warn!(source = %source.id, from = %url, to = %moved, "moved permanently; update feeds.toml");
+                }
+                tracing::info!(source = %source.id, status = ?report.status, items = report.items, inserted = report.inserted, updated = report.updated, "polled");
+                PollOutcome::Success {
+                    publications: stored.publications,
+                    ttl_minutes: stored.ttl_minutes,
+                    cache: stored.cache,
+                    moved_to: stored.moved_to.map(String::from),
+                }
+            }
+            Err(error) => {
+                report.status = PollStatus::Failed;
+                report.error = Some(error.to_string());
+                if let IngestError::Fetch(fetch_error) = &error {
+                    report.http_status = fetch_error.status().or(report.http_status);
+                }
+                tracing::warn!(source = %source.id, error = %error, failures = state.consecutive_failures + 1, "poll failed");
+                failure_outcome(&error, report.http_status, now)
+            }
+        };
+        let policy = Policy::new(source, &self.settings);
+        schedule::after_poll(&mut state, outcome, &policy, now, rand::random());
+        if let Some(reason) = &state.disabled {
+            tracing::warn!(source = %source.id, reason = %reason, "disabled");
+        }
+        let saved = self.store.put_source_state(&source.id, &state);
+        let flushed = match saved {
+            Ok(()) => self.store.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = flushed {
+            tracing::error!(source = %source.id, error = %e, "cannot save the source's state");
+            report.status = PollStatus::Failed;
+            report.error = Some(e.to_string());
+        }
+        report.source_status = state.status();
+        report.state = state;
+        report.elapsed_ms = started.elapsed().as_millis();
+        report
+    }
+
+    /// Fetches and stores; returns what the schedule and the state need.
+    async fn fetch_and_store(
+        &self,
+        source: &Source,
+        url: &Url,
+        state: &SourceState,
+        report: &mut PollReport,
+    ) -> Result<Stored, IngestError> {
+        let validators = Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let timeouts = Timeouts {
+            connect: source.connect_timeout,
+            total: source.timeout,
+        };
+        let outcome = self.fetcher.fetch_with(url, &validators, timeouts).await?;
+        let meta = outcome.meta().clone();
+        report.http_status = Some(meta.status);
+        report.final_url = moved(url, &meta.final_url);
+        let mut stored = Stored {
+            validators: Some(meta.validators),
+            publications: Vec::new(),
+            ttl_minutes: None,
+            cache: meta.cache,
+            moved_to: meta.moved_to,
+        };
+        let document = match outcome {
+            FetchOutcome::NotModified(_) => {
+                report.status = PollStatus::NotModified;
+                return Ok(stored);
+            }
+            FetchOutcome::Fetched(document) => document,
+        };
+        let source = source.clone();
+        let writer = Arc::clone(&self.store);
+        let topics = Arc::clone(&self.topics);
+        let fetcher = self.fetcher.clone();
+        let now = self.clock.now();
+        let previous_success = state.last_success;
+        let ingested = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
+            let decoded = document.decode();
+            let base = &document.meta.final_url;
+            let mut feed = parse_document(&decoded.text, base, &source, now)?;
+            if source.full_text {
+                // Page fetches are async; this is a blocking-pool thread, where waiting is allowed.
+                let dates = date_parser(source.timezone, now);
+                let pages =
+                    full_text::fill_in(&source, &mut feed, base, &writer, &fetcher, &dates, now);
+                let report = tokio::runtime::Handle::current().block_on(pages);
+                tracing::debug!(source = %source.id, ?report, "full text");
+            }
+            let entries = normalize_all(&feed, &source, base, &writer, now);
+            let mut counts = (0, 0, 0);
+            let mut publications = Vec::new();
+            for entry in entries {
+                let keys = identity_keys(&entry);
+                let dated = entry.published != entry.first_seen;
+                let published = entry.published;
+                match writer.upsert(entry, &keys)? {
+                    Upsert::Inserted(_) => {
+                        counts.0 += 1;
+                        publications.extend(schedule::publication_time(
+                            published,
+                            dated,
+                            previous_success,
+                            now,
+                        ));
+                    }
+                    Upsert::Updated(_) => counts.1 += 1,
+                    Upsert::Unchanged(_) => counts.2 += 1,
+                }
+            }
+            // Copies of one story are put together before topics look at them.
+            crate::cluster::story::place_pending(
+                &*writer,
+                &crate::cluster::story::StoryRules::default(),
+            )?;
+            // Topics are evaluated right away; an entry left pending by a crash here is
+            // evaluated on the next poll or start.
+            topics.index_pending(&writer)?;
+            Ok((counts, feed.items.len(), feed.ttl_minutes, publications))
+        })
+        .await
+        .map_err(|e| IngestError::Task(e.to_string()))??;
+        let (counts, items, ttl_minutes, publications) = ingested;
+        // Entries reach the disk before the validators that would let us skip them next time.
+        self.store.flush().await?;
+        report.status = PollStatus::Ingested;
+        report.items = items;
+        (report.inserted, report.updated, report.unchanged) = counts;
+        stored.publications = publications;
+        stored.ttl_minutes = ttl_minutes;
+        Ok(stored)
+    }
+}
+
+/// What a failed poll means for the schedule: a server's `Retry-After` on 429 and 503, a 410
+/// for good, a failure with backoff for everything else.
+fn failure_outcome(error: &IngestError, status: Option<u16>, now: DateTime<Utc>) -> PollOutcome {
+    let message = error.to_string();
+    if let IngestError::Fetch(FetchError::Status {
+        status,
+        url,
+        retry_after,
+    }) = error
+    {
+        let wait = retry_after
+            .as_deref()
+            .filter(|_| matches!(status, 429 | 503))
+            .and_then(|value| schedule::parse_retry_after(value, now));
+        if let Some(wait) = wait {
+            return PollOutcome::RetryAfter {
+                wait,
+                status: *status,
+                error: format!("{message} (Retry-After: {}s)", wait.as_secs()),
+            };
+        }
+        if *status == 410 {
+            return PollOutcome::Gone {
+                url: url.to_string(),
+                error: message,
+            };
+        }
+    }
+    PollOutcome::Failure {
+        status,
+        error: message,
+    }
 }
 
 fn moved(configured: &Url, final_url: &Url) -> Option<String> {
@@ -310,12 +426,15 @@ pub async fn preview(
 ) -> Result<Preview, IngestError> {
     let (bytes, content_type, base) = match target {
         Target::Url(url) => match fetcher.fetch(url, &Validators::default()).await? {
-            FetchOutcome::Fetched(doc) => (
-                doc.body.clone(),
-                doc.content_type.clone(),
-                Some(doc.final_url),
-            ),
-            FetchOutcome::NotModified { .. } => return Err(FetchError::Status(304).into()),
+            FetchOutcome::Fetched(doc) => (doc.body, doc.content_type, Some(doc.meta.final_url)),
+            FetchOutcome::NotModified(meta) => {
+                return Err(FetchError::Status {
+                    status: meta.status,
+                    url: meta.final_url,
+                    retry_after: None,
+                }
+                .into())
+            }
         },
         Target::File(path) => {
             let bytes = std::fs::read(path).map_err(|source| IngestError::File {
@@ -347,6 +466,7 @@ pub async fn preview(
                 language: article.language.clone(),
                 updated: article.published,
                 items: vec![article.into_item()],
+                ..ParsedFeed::default()
             }
         }
         Reading::Feed => parse::parse_feed(&decoded.text, base.as_ref(), dates)?,

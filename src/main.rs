@@ -1,5 +1,6 @@
 //! The `vestnik` command line. Everything it runs lives in the library.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,6 +45,9 @@ enum Command {
         /// Only this source.
         #[arg(long)]
         source: Option<String>,
+        /// Print one JSON document with each source's report and saved state instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Validate the configuration: exit 0, or print each error as FILE:LINE:COL: message and exit 1.
     Check,
@@ -139,7 +143,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             daemon::run(config, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Poll { source } => poll(&load(&cli.config)?, source.as_deref()).await,
+        Command::Poll { source, json } => poll(&load(&cli.config)?, source.as_deref(), json).await,
         Command::Topic {
             command: TopicCommand::Explain { id, text, entry },
         } => explain(&load(&cli.config)?, &id, text.as_deref(), entry.as_deref()),
@@ -192,28 +196,52 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
-async fn poll(config: &Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
+async fn poll(config: &Config, only: Option<&str>, as_json: bool) -> anyhow::Result<ExitCode> {
     let sources = daemon::select_sources(config, only)?;
     let topics = daemon::compile_topics(config)?;
     let store = daemon::open_store(config)?;
     daemon::index_topics(&topics, &store).await?;
     let total = sources.len();
     let mut done = 0;
+    let progress = std::io::stderr().is_terminal();
     let reports = daemon::poll_once(config, &store, &topics, &sources, |report: &PollReport| {
         done += 1;
-        eprintln!("[{done}/{total}] {}", report.source_id);
+        if progress {
+            eprint!("\r[{done}/{total}] {:<40}", report.source_id);
+        }
     })
     .await?;
-    println!(
-        "{:<20} {:<12} {:>4} {:>6} {:>5} {:>7} {:>9} {:>7}  note",
-        "source", "status", "http", "items", "new", "updated", "unchanged", "ms"
-    );
-    for report in &reports {
-        print_report(report);
+    if progress {
+        eprintln!();
     }
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "sources": reports }))?
+        );
+    } else {
+        println!(
+            "{:<20} {:<12} {:>4} {:>6} {:>5} {:>7} {:>9} {:>7} {:>5} {:>6} {:<20}  note",
+            "source",
+            "status",
+            "http",
+            "items",
+            "new",
+            "updated",
+            "unchanged",
+            "ms",
+            "fails",
+            "every",
+            "next"
+        );
+        for report in &reports {
+            print_report(report);
+        }
+    }
+    // A source gone for good needs the operator as much as one that failed.
     let failed = reports
         .iter()
-        .filter(|r| r.status == PollStatus::Failed)
+        .filter(|r| matches!(r.status, PollStatus::Failed | PollStatus::Disabled))
         .count();
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -227,13 +255,27 @@ fn print_report(report: &PollReport) {
         PollStatus::Ingested => "ingested",
         PollStatus::NotModified => "not-modified",
         PollStatus::Failed => "FAILED",
+        PollStatus::Disabled => "DISABLED",
     };
-    let mut note = report.error.clone().unwrap_or_default();
-    if let Some(url) = &report.final_url {
-        note = format!("{note} now at {url}").trim().to_string();
+    let state = &report.state;
+    let mut notes = Vec::new();
+    if let Some(error) = &report.error {
+        notes.push(error.clone());
     }
+    if let Some(moved) = &state.current_url {
+        notes.push(format!("moved permanently to {moved}: update feeds.toml"));
+    } else if let Some(url) = &report.final_url {
+        notes.push(format!("redirected to {url}"));
+    }
+    if state.disabled.is_some() && report.status != PollStatus::Disabled {
+        notes.push("disabled until its url changes".into());
+    }
+    let next = state
+        .next_due
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "-".into());
     println!(
-        "{:<20} {:<12} {:>4} {:>6} {:>5} {:>7} {:>9} {:>7}  {note}",
+        "{:<20} {:<12} {:>4} {:>6} {:>5} {:>7} {:>9} {:>7} {:>5} {:>6} {:<20}  {}",
         report.source_id,
         status,
         report
@@ -245,7 +287,22 @@ fn print_report(report: &PollReport) {
         report.updated,
         report.unchanged,
         report.elapsed_ms,
+        state.consecutive_failures,
+        interval_text(state.interval_secs),
+        next,
+        notes.join("; "),
     );
+}
+
+/// `6h`, `2h30m`, `29m`, `45s`: the interval in force, to the minute.
+fn interval_text(secs: u64) -> String {
+    match secs {
+        0 => "-".into(),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if (s / 60) % 60 == 0 => format!("{}h", s / 3600),
+        s => format!("{}h{}m", s / 3600, (s / 60) % 60),
+    }
 }
 
 async fn inspect(

@@ -369,3 +369,103 @@ async fn topic_explain_reads_a_stored_entry_by_its_feed_id() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no entry \"no-such-entry\""));
 }
+
+/// `vestnik poll` tells the operator what to do: a source moved for good, one gone for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_shows_moves_gone_sources_and_the_schedule() {
+    let (_, feed_path, feed_reply) = fixture_sources().remove(0);
+    let upstream = Upstream::start(vec![
+        ("/old", common::Reply::redirect(301, feed_path)),
+        (feed_path, feed_reply),
+        ("/gone", common::Reply::status(410)),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [
+        ("moved", upstream.url("/old")),
+        ("gone", upstream.url("/gone")),
+    ];
+    let config = write_config(dir.path(), "127.0.0.1:8080", &sources, "");
+    let poll = move |json: bool| {
+        let mut command = vestnik();
+        command.args(["--config", config.to_str().unwrap(), "poll"]);
+        if json {
+            command.arg("--json");
+        }
+        command.output().unwrap()
+    };
+    let second_poll = poll.clone();
+
+    let output = tokio::task::spawn_blocking(move || poll(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a source gone is the operator's business"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let line = |id: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no line for {id} in {stdout}"))
+            .to_string()
+    };
+    let header: Vec<&str> = stdout.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[8..], ["fails", "every", "next", "note"]);
+    let moved = line("moved");
+    let columns: Vec<&str> = moved.split_whitespace().collect();
+    assert_eq!(columns[1], "ingested", "{moved}");
+    assert_eq!(columns[8], "0", "{moved}");
+    assert!(columns[10].starts_with("20"), "next due: {moved}");
+    let new_url = upstream.url(feed_path);
+    assert!(
+        moved.contains(&format!(
+            "moved permanently to {new_url}: update feeds.toml"
+        )),
+        "{moved}"
+    );
+    let gone = line("gone");
+    assert!(gone.contains("FAILED") && gone.contains(" 410 "), "{gone}");
+    assert!(gone.contains("disabled until its url changes"), "{gone}");
+
+    let output = tokio::task::spawn_blocking(move || second_poll(true))
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = |id: &str| {
+        json["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let moved = report("moved");
+    assert_eq!(
+        moved["url"], new_url,
+        "the second poll goes straight to the new URL"
+    );
+    assert_eq!(moved["state"]["current_url"], new_url);
+    assert_eq!(moved["source_status"], "ok");
+    for key in [
+        "next_due",
+        "last_success",
+        "interval_secs",
+        "items_seen",
+        "last_status",
+    ] {
+        assert!(!moved["state"][key].is_null(), "{key}: {moved}");
+    }
+    let gone = report("gone");
+    assert_eq!(gone["status"], "disabled");
+    assert!(gone["state"]["disabled"]
+        .as_str()
+        .unwrap()
+        .contains("410 Gone"));
+    assert_eq!(upstream.requests_to("/gone").len(), 1);
+    assert_eq!(upstream.requests_to("/old").len(), 1);
+}

@@ -23,6 +23,11 @@ pub use duration::ConfigDuration;
 /// The topic that always exists: every story, deduplicated.
 pub const ALL_TOPIC: &str = "all";
 
+/// Bounds of the adaptive poll interval when `feeds.toml` gives none: busy sources are polled
+/// every few minutes, a silent one still four times a day.
+const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(5 * 60);
+const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
 /// A validated configuration; everything relative is already resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,10 +51,17 @@ pub struct Settings {
     pub timezone: Tz,
     /// How many sources are fetched at once, over all hosts.
     pub concurrency: usize,
+    /// How many sources of one host are fetched at once.
+    pub per_host: usize,
     pub connect_timeout: Duration,
     pub timeout: Duration,
     /// The largest response body accepted, counted after decompression.
     pub max_body_bytes: u64,
+    /// Bounds of the adaptive poll interval, unless a source sets its own.
+    pub min_interval: Duration,
+    pub max_interval: Duration,
+    /// The longest wait after consecutive failures.
+    pub max_backoff: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -66,7 +78,14 @@ pub struct Source {
     pub kind: SourceKind,
     pub title: Option<String>,
     pub region: Option<String>,
+    /// The interval until the source's publishing rate is known.
     pub interval: Duration,
+    /// Bounds of the adaptive interval (settings' unless the source sets them).
+    pub min_interval: Duration,
+    pub max_interval: Duration,
+    pub connect_timeout: Duration,
+    /// A whole fetch, redirects and body included.
+    pub timeout: Duration,
     pub priority: i32,
     pub full_text: bool,
     pub timezone: Tz,
@@ -272,9 +291,13 @@ struct RawSettings {
     retention: Option<ConfigDuration>,
     timezone: Option<Spanned<String>>,
     concurrency: Option<Spanned<i64>>,
-    connect_timeout: Option<ConfigDuration>,
-    timeout: Option<ConfigDuration>,
+    per_host: Option<Spanned<i64>>,
+    connect_timeout: Option<Spanned<ConfigDuration>>,
+    timeout: Option<Spanned<ConfigDuration>>,
     max_body_size: Option<Spanned<i64>>,
+    min_interval: Option<Spanned<ConfigDuration>>,
+    max_interval: Option<Spanned<ConfigDuration>>,
+    max_backoff: Option<Spanned<ConfigDuration>>,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +310,10 @@ struct RawSource {
     title: Option<String>,
     region: Option<String>,
     interval: Option<ConfigDuration>,
+    min_interval: Option<Spanned<ConfigDuration>>,
+    max_interval: Option<Spanned<ConfigDuration>>,
+    connect_timeout: Option<Spanned<ConfigDuration>>,
+    timeout: Option<Spanned<ConfigDuration>>,
     #[serde(default)]
     priority: i32,
     #[serde(default)]
@@ -357,6 +384,11 @@ impl<'a> Validator<'a> {
     }
 
     fn settings(&mut self, raw: RawSettings) -> Settings {
+        let (min_interval, max_interval) = self.interval_bounds(
+            raw.min_interval.as_ref(),
+            raw.max_interval.as_ref(),
+            (DEFAULT_MIN_INTERVAL, DEFAULT_MAX_INTERVAL),
+        );
         let listen = match raw.listen {
             Some(listen) => listen.get_ref().parse().unwrap_or_else(|_| {
                 self.error(
@@ -398,6 +430,7 @@ impl<'a> Validator<'a> {
             .unwrap_or(chrono_tz::Europe::Moscow);
         let max_items = self.positive(raw.max_items, 100, "max_items");
         let concurrency = self.positive(raw.concurrency, 16, "concurrency");
+        let per_host = self.positive(raw.per_host, 2, "per_host");
         let max_body_bytes = self.positive(raw.max_body_size, 20 * 1024 * 1024, "max_body_size");
         Settings {
             listen,
@@ -414,16 +447,63 @@ impl<'a> Validator<'a> {
                 .as_duration(),
             timezone,
             concurrency: concurrency as usize,
-            connect_timeout: raw
-                .connect_timeout
-                .unwrap_or(ConfigDuration::secs(10))
-                .as_duration(),
-            timeout: raw
-                .timeout
-                .unwrap_or(ConfigDuration::secs(30))
-                .as_duration(),
+            per_host: per_host as usize,
+            connect_timeout: self.nonzero(raw.connect_timeout.as_ref(), 10, "connect_timeout"),
+            timeout: self.nonzero(raw.timeout.as_ref(), 30, "timeout"),
             max_body_bytes: max_body_bytes as u64,
+            min_interval,
+            max_interval,
+            max_backoff: self.nonzero(raw.max_backoff.as_ref(), 86_400, "max_backoff"),
         }
+    }
+
+    /// A duration that must not be zero (a zero timeout or backoff would make no sense).
+    fn nonzero(
+        &mut self,
+        value: Option<&Spanned<ConfigDuration>>,
+        default_secs: u64,
+        name: &str,
+    ) -> Duration {
+        match value {
+            Some(v) if v.get_ref().as_duration().is_zero() => {
+                self.error(
+                    &v.span(),
+                    format!("expected {name} to be at least \"1s\", found \"0s\""),
+                );
+                Duration::from_secs(default_secs)
+            }
+            Some(v) => v.get_ref().as_duration(),
+            None => Duration::from_secs(default_secs),
+        }
+    }
+
+    /// `min_interval` and `max_interval`, each defaulting to `defaults`; min must not exceed max.
+    fn interval_bounds(
+        &mut self,
+        min: Option<&Spanned<ConfigDuration>>,
+        max: Option<&Spanned<ConfigDuration>>,
+        defaults: (Duration, Duration),
+    ) -> (Duration, Duration) {
+        let min_value = min.map_or(defaults.0, |m| {
+            self.nonzero(Some(m), defaults.0.as_secs(), "min_interval")
+        });
+        let max_value = max.map_or(defaults.1, |m| {
+            self.nonzero(Some(m), defaults.1.as_secs(), "max_interval")
+        });
+        if min_value > max_value {
+            if let Some(span) = max.or(min).map(Spanned::span) {
+                self.error(
+                    &span,
+                    format!(
+                        "expected min_interval ({}) to be no longer than max_interval ({})",
+                        ConfigDuration(min_value),
+                        ConfigDuration(max_value)
+                    ),
+                );
+            }
+            return defaults;
+        }
+        (min_value, max_value)
     }
 
     fn positive(&mut self, value: Option<Spanned<i64>>, default: i64, name: &str) -> i64 {
@@ -529,6 +609,24 @@ impl<'a> Validator<'a> {
             .timezone
             .map(|tz| self.timezone(&tz))
             .unwrap_or(settings.timezone);
+        let (min_interval, max_interval) = self.interval_bounds(
+            raw.min_interval.as_ref(),
+            raw.max_interval.as_ref(),
+            (settings.min_interval, settings.max_interval),
+        );
+        let connect_timeout = raw
+            .connect_timeout
+            .as_ref()
+            .map_or(settings.connect_timeout, |t| {
+                self.nonzero(
+                    Some(t),
+                    settings.connect_timeout.as_secs(),
+                    "connect_timeout",
+                )
+            });
+        let timeout = raw.timeout.as_ref().map_or(settings.timeout, |t| {
+            self.nonzero(Some(t), settings.timeout.as_secs(), "timeout")
+        });
         if !id_ok {
             return None;
         }
@@ -542,6 +640,10 @@ impl<'a> Validator<'a> {
                 .interval
                 .map(ConfigDuration::as_duration)
                 .unwrap_or(settings.interval),
+            min_interval,
+            max_interval,
+            connect_timeout,
+            timeout,
             priority: raw.priority,
             full_text: raw.full_text,
             timezone,
@@ -775,6 +877,79 @@ sources = ["missing"]
             "[[source]]\nid = \"a\"\nurl = \"https://a.ru/\"\nkind = \"html\"\n[source.html]\nitem = \"..bad\"\ntitle = \"a\"\nlink = \"a\"\n",
         );
         assert!(err.contains("html.item"), "{err}");
+    }
+
+    #[test]
+    fn polling_limits_have_defaults_and_per_source_overrides() {
+        let config = parse(GOOD).unwrap();
+        let settings = &config.settings;
+        assert_eq!(settings.per_host, 2);
+        assert_eq!(settings.min_interval, Duration::from_secs(300));
+        assert_eq!(settings.max_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(settings.max_backoff, Duration::from_secs(86_400));
+        assert_eq!(config.sources[0].timeout, Duration::from_secs(30));
+        let text = r#"
+[settings]
+per_host = 4
+min_interval = "10m"
+max_interval = "12h"
+max_backoff = "6h"
+timeout = "20s"
+
+[[source]]
+id = "slow"
+url = "https://slow.ru/rss"
+timeout = "2m"
+connect_timeout = "30s"
+min_interval = "1h"
+max_interval = "1d"
+
+[[source]]
+id = "plain"
+url = "https://plain.ru/rss"
+"#;
+        let config = parse(text).unwrap();
+        assert_eq!(config.settings.per_host, 4);
+        assert_eq!(config.settings.max_backoff, Duration::from_secs(6 * 3600));
+        let slow = &config.sources[0];
+        assert_eq!(slow.timeout, Duration::from_secs(120));
+        assert_eq!(slow.connect_timeout, Duration::from_secs(30));
+        assert_eq!(slow.min_interval, Duration::from_secs(3600));
+        assert_eq!(slow.max_interval, Duration::from_secs(86_400));
+        let plain = &config.sources[1];
+        assert_eq!(plain.timeout, Duration::from_secs(20));
+        assert_eq!(plain.connect_timeout, Duration::from_secs(10));
+        assert_eq!(plain.min_interval, Duration::from_secs(600));
+        assert_eq!(plain.max_interval, Duration::from_secs(12 * 3600));
+    }
+
+    #[test]
+    fn bad_polling_limits_point_at_their_values() {
+        let err = first_error(
+            "[settings]\nmin_interval = \"7h\"\n\n[[source]]\nid = \"a\"\nurl = \"https://a.ru/\"\n",
+        );
+        assert_eq!(
+            err,
+            "feeds.toml:2:16: expected min_interval (7h) to be no longer than max_interval (6h)"
+        );
+        let err = first_error(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.ru/\"\nmin_interval = \"1h\"\nmax_interval = \"30m\"\n",
+        );
+        assert!(
+            err.starts_with("feeds.toml:5:16: expected min_interval (1h)"),
+            "{err}"
+        );
+        let err =
+            first_error("[[source]]\nid = \"a\"\nurl = \"https://a.ru/\"\ntimeout = \"0s\"\n");
+        assert_eq!(
+            err,
+            "feeds.toml:4:11: expected timeout to be at least \"1s\", found \"0s\""
+        );
+        let err = first_error("[settings]\nper_host = 0\n");
+        assert!(
+            err.starts_with("feeds.toml:2:12: expected per_host to be a positive"),
+            "{err}"
+        );
     }
 
     #[test]

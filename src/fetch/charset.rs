@@ -5,13 +5,16 @@
 //!
 //! 1. a byte order mark (UTF-8, UTF-16LE, UTF-16BE) — unambiguous;
 //! 2. UTF-16 without a BOM, seen from the NUL bytes around the first `<`;
-//! 3. the bytes are valid UTF-8 — legacy Cyrillic single-byte text practically never is, and
-//!    pure ASCII reads the same in every candidate;
-//! 4. the charset of the HTTP `Content-Type`;
-//! 5. the document's own declaration (`<?xml encoding>`, `<meta charset>`);
-//! 6. chardetng on the first 64 KiB, told the text is most likely Russian.
+//! 3. the bytes are UTF-8, but for rare damage (a character cut in half by a CMS) — legacy
+//!    Cyrillic single-byte text practically never is, and pure ASCII reads the same in every
+//!    candidate;
+//! 4. the charset of the HTTP `Content-Type`, or the document's own declaration
+//!    (`<?xml encoding>`, `<meta charset>`) — when both name a legacy charset and disagree,
+//!    chardetng picks between them; a label that says UTF-8 is ignored, since step 3 showed the
+//!    bytes are not;
+//! 5. chardetng on the first 64 KiB, told the text is most likely Russian.
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Encoding, KOI8_R, KOI8_U, UTF_16BE, UTF_16LE, UTF_8};
 
 /// What decided the encoding; reported by `inspect` and in logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,23 +56,52 @@ fn decide(bytes: &[u8], http_charset: Option<&str>) -> (&'static Encoding, Chars
     if let Some(encoding) = utf16_by_pattern(bytes) {
         return (encoding, CharsetSource::Utf16Pattern, 0);
     }
-    if std::str::from_utf8(bytes).is_ok() {
+    if is_mostly_utf8(bytes) {
         return (UTF_8, CharsetSource::ValidUtf8, 0);
     }
-    if let Some(encoding) = http_charset.and_then(|label| ascii_compatible(label.as_bytes())) {
-        return (encoding, CharsetSource::HttpHeader, 0);
-    }
     let head = &bytes[..bytes.len().min(SNIFF_LIMIT)];
-    if let Some(encoding) = declared_charset(head) {
-        return (encoding, CharsetSource::Declaration, 0);
+    let legacy = |e: &&'static Encoding| *e != UTF_8;
+    let from_header = http_charset
+        .and_then(|label| ascii_compatible(label.as_bytes()))
+        .filter(legacy);
+    let declared = declared_charset(head).filter(legacy);
+    match (from_header, declared) {
+        (Some(header), Some(declared)) if header != declared => {
+            if same_letters(detect(head, bytes.len()), declared) {
+                (declared, CharsetSource::Declaration, 0)
+            } else {
+                (header, CharsetSource::HttpHeader, 0)
+            }
+        }
+        (Some(header), _) => (header, CharsetSource::HttpHeader, 0),
+        (None, Some(declared)) => (declared, CharsetSource::Declaration, 0),
+        (None, None) => (detect(head, bytes.len()), CharsetSource::Detector, 0),
     }
+}
+
+/// Whether two encodings read Russian text the same: chardetng reports KOI8-R text as KOI8-U,
+/// which differs only in Ukrainian letters.
+fn same_letters(a: &'static Encoding, b: &'static Encoding) -> bool {
+    let koi8 = |e: &'static Encoding| e == KOI8_R || e == KOI8_U;
+    a == b || (koi8(a) && koi8(b))
+}
+
+fn detect(head: &[u8], total_len: usize) -> &'static Encoding {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(head, head.len() == bytes.len());
-    (
-        detector.guess(Some(b"ru"), chardetng::Utf8Detection::Allow),
-        CharsetSource::Detector,
-        0,
-    )
+    detector.feed(head, head.len() == total_len);
+    detector.guess(Some(b"ru"), chardetng::Utf8Detection::Allow)
+}
+
+/// Valid UTF-8, or UTF-8 with at most one bad byte per 20 good multi-byte characters: a feed
+/// damaged in one place is still UTF-8, while windows-1251 or KOI8-R Cyrillic text forms a
+/// valid multi-byte sequence only by accident.
+fn is_mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += chunk.invalid().len();
+    }
+    invalid == 0 || multibyte >= 20 * invalid
 }
 
 /// An encoding for a label, but only one that keeps ASCII as ASCII: a body that we could scan
@@ -159,7 +191,7 @@ pub fn charset_of_content_type(content_type: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use encoding_rs::{KOI8_R, WINDOWS_1251};
+    use encoding_rs::WINDOWS_1251;
 
     const TITLE: &str = "Новости: ёлка, щи и «кавычки»";
 
@@ -252,6 +284,44 @@ mod tests {
         assert!(decode(&encode(&page, WINDOWS_1251), None)
             .text
             .contains(TITLE));
+    }
+
+    #[test]
+    fn a_utf8_label_on_legacy_bytes_is_ignored() {
+        let body = encode(
+            &format!("<rss><channel><title>{TITLE}</title><description>Губернатор Ленинградской области провёл совещание</description></channel></rss>"),
+            WINDOWS_1251,
+        );
+        let decoded = decode(&body, Some("utf-8"));
+        assert!(decoded.text.contains(TITLE), "{}", decoded.text);
+        assert_eq!(decoded.decided_by, CharsetSource::Detector);
+    }
+
+    #[test]
+    fn utf8_with_one_damaged_character_stays_utf8() {
+        let text = format!("<rss><channel><title>{TITLE}</title><description>Губернатор Ленинградской области провёл совещание</description></channel></rss>");
+        let mut body = text.into_bytes();
+        let cut = body.len() - 20;
+        body.insert(cut, 0xD0); // half of a two-byte character
+        let decoded = decode(&body, None);
+        assert_eq!(decoded.decided_by, CharsetSource::ValidUtf8);
+        assert!(decoded.text.contains(TITLE));
+    }
+
+    #[test]
+    fn the_detector_settles_a_header_and_a_declaration_that_disagree() {
+        // A server default of windows-1251 on a KOI8-R document that says so itself.
+        let koi8 = xml("koi8-r").replace(['«', '»'], "\"")
+            + "<!-- Губернатор Ленинградской области провёл совещание с главами районов -->";
+        let decoded = decode(&encode(&koi8, KOI8_R), Some("windows-1251"));
+        assert_eq!(decoded.decided_by, CharsetSource::Declaration);
+        assert_eq!(decoded.text, koi8);
+        // And the header wins when it is the one the bytes agree with.
+        let cp1251 = xml("koi8-r")
+            + "<!-- Губернатор Ленинградской области провёл совещание с главами районов -->";
+        let decoded = decode(&encode(&cp1251, WINDOWS_1251), Some("windows-1251"));
+        assert_eq!(decoded.decided_by, CharsetSource::HttpHeader);
+        assert!(decoded.text.contains(TITLE));
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Bytes to raw items: RSS 0.9x/1.0/2.0, Atom and JSON Feed through feed-rs, news list pages
 //! through CSS selectors. The parse stage keeps what the source wrote; cleaning it up is
 //! normalize's job.
+//!
+//! No feed a reader can show may be lost: [`repair`] fixes what makes feed-rs reject a feed, and
+//! when feed-rs still fails or sees items without any field, [`loose`] reads what it can.
 
 mod html;
+pub mod loose;
 pub mod repair;
 mod yandex;
 
@@ -52,6 +56,8 @@ pub struct ParsedFeed {
     pub link: Option<String>,
     pub language: Option<String>,
     pub updated: Option<DateTime<Utc>>,
+    /// RSS `<ttl>`: minutes the feed asks readers to wait between polls.
+    pub ttl_minutes: Option<u32>,
     pub items: Vec<RawItem>,
 }
 
@@ -76,20 +82,62 @@ pub fn parse_feed(
     base: Option<&Url>,
     dates: DateParser,
 ) -> Result<ParsedFeed, ParseError> {
-    let text = repair::repair_xml(text);
+    let is_json = text.trim_start().starts_with('{');
+    let text = if is_json {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        repair::repair_xml(text)
+    };
+    let feed_rs_dates = Arc::clone(&dates);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         .id_generator(|_, _, _| NO_GUID.to_string())
-        .timestamp_parser(move |s| dates(s))
+        .timestamp_parser(move |s| feed_rs_dates(s))
         .build();
     let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes())))
-        .map_err(|panic| ParseError::Panic(panic_message(panic)))?
-        .map_err(|e| ParseError::Feed(e.to_string()))?;
-    let mut feed = from_feed_rs(parsed);
+        .map_err(|panic| ParseError::Panic(panic_message(panic)))
+        .and_then(|result| result.map_err(|e| ParseError::Feed(e.to_string())))
+        .map(from_feed_rs);
+    if is_json {
+        return parsed;
+    }
+    let mut feed = match parsed {
+        Ok(feed) if feed.items.iter().all(is_visible) && !feed.items.is_empty() => Ok(feed),
+        Ok(feed) => {
+            let loose = loose::parse_loose(&text, &dates);
+            let visible = |f: &ParsedFeed| f.items.iter().filter(|i| is_visible(i)).count();
+            Ok(if visible(&loose) > visible(&feed) {
+                loose
+            } else {
+                feed
+            })
+        }
+        Err(error) => {
+            let loose = loose::parse_loose(&text, &dates);
+            if loose.items.is_empty() {
+                Err(error)
+            } else {
+                tracing::debug!(error = %error, items = loose.items.len(), "feed-rs failed; read leniently");
+                Ok(loose)
+            }
+        }
+    }?;
     if yandex::mentions_full_text(&text) {
         yandex::merge_full_texts(&text, &mut feed.items);
     }
     Ok(feed)
+}
+
+/// Whether an item has anything a reader could show.
+fn is_visible(item: &RawItem) -> bool {
+    [
+        &item.title,
+        &item.link,
+        &item.summary_html,
+        &item.content_html,
+    ]
+    .iter()
+    .any(|f| f.as_deref().is_some_and(|v| !v.trim().is_empty()))
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
@@ -143,6 +191,7 @@ fn from_feed_rs(feed: feed_rs::model::Feed) -> ParsedFeed {
         link: preferred_link(&feed.links),
         language,
         updated: feed.updated,
+        ttl_minutes: feed.ttl,
         items,
     }
 }
@@ -236,6 +285,80 @@ mod tests {
                 "{garbage:?}"
             );
         }
+    }
+
+    fn titles(feed: &ParsedFeed) -> Vec<String> {
+        feed.items
+            .iter()
+            .map(|i| crate::normalize::text::title_text(i.title.as_deref().unwrap_or_default()))
+            .collect()
+    }
+
+    fn rss(items: &str) -> String {
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Канал</title><link>https://e.ru/</link>{items}</channel></rss>")
+    }
+
+    #[test]
+    fn feeds_that_feed_rs_rejects_are_read_like_a_lenient_reader_would() {
+        // <rss> without a version.
+        let no_version = rss("<item><title>Без версии</title><link>https://e.ru/1</link></item>")
+            .replace("<rss version=\"2.0\">", "<rss>");
+        assert_eq!(
+            titles(&parse_feed(&no_version, None, no_dates()).unwrap()),
+            ["Без версии"]
+        );
+        // A bare ampersand in a title and a link.
+        let ampersand =
+            rss("<item><title>Цены & тарифы</title><link>https://e.ru/?a=1&b=2</link></item>");
+        let feed = parse_feed(&ampersand, None, no_dates()).unwrap();
+        assert_eq!(titles(&feed), ["Цены & тарифы"]);
+        assert_eq!(feed.items[0].link.as_deref(), Some("https://e.ru/?a=1&b=2"));
+        // HTML entities XML does not declare, in a title and in a description.
+        let entities = rss("<item><title>Новости &laquo;дня&raquo;&nbsp;&mdash; итоги</title><description>&lt;p&gt;Кратко&hellip;&lt;/p&gt;</description></item>");
+        let feed = parse_feed(&entities, None, no_dates()).unwrap();
+        assert_eq!(titles(&feed), ["Новости «дня» — итоги"]);
+        assert_eq!(
+            feed.items[0].summary_html.as_deref(),
+            Some("<p>Кратко…</p>")
+        );
+        // Control characters.
+        let control = rss("<item><title>Заголовок\u{b}с управляющим\u{1}символом</title></item>");
+        assert_eq!(
+            titles(&parse_feed(&control, None, no_dates()).unwrap()),
+            ["Заголовокс управляющимсимволом"]
+        );
+        // A CDATA title keeps its ampersand as it is.
+        let cdata = rss("<item><title><![CDATA[Цены & тарифы]]></title></item>");
+        assert_eq!(
+            titles(&parse_feed(&cdata, None, no_dates()).unwrap()),
+            ["Цены & тарифы"]
+        );
+    }
+
+    #[test]
+    fn atom_0_3_and_cut_off_feeds_are_not_lost() {
+        let atom03 = r#"<?xml version="1.0" encoding="utf-8"?><feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Старый Atom</title><entry><title>Запись Atom 0.3</title><link rel="alternate" type="text/html" href="https://e.ru/a03"/><id>tag:e.ru,2026:1</id><issued>2026-11-24T10:00:00Z</issued><summary>Кратко</summary></entry></feed>"#;
+        let feed = parse_feed(atom03, None, no_dates()).unwrap();
+        assert_eq!(titles(&feed), ["Запись Atom 0.3"]);
+        assert_eq!(feed.items[0].link.as_deref(), Some("https://e.ru/a03"));
+        assert_eq!(feed.items[0].guid.as_deref(), Some("tag:e.ru,2026:1"));
+        let cut = rss("<item><title>Целая</title><link>https://e.ru/1</link></item><item><title>Обрезанный фид</title><description>Текст без конца");
+        let cut = &cut[..cut.find("</channel>").unwrap()];
+        assert_eq!(
+            titles(&parse_feed(cut, None, no_dates()).unwrap()),
+            ["Целая", "Обрезанный фид"]
+        );
+    }
+
+    #[test]
+    fn the_feed_ttl_is_read() {
+        let feed = parse_feed(
+            &rss("<ttl>90</ttl><item><title>x</title></item>"),
+            None,
+            no_dates(),
+        )
+        .unwrap();
+        assert_eq!(feed.ttl_minutes, Some(90));
     }
 
     #[test]

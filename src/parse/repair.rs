@@ -1,34 +1,31 @@
-//! Byte-level repairs that let a strict XML parser read what real feed readers accept.
+//! Repairs that let a strict XML parser read what real feed readers accept.
 //!
-//! Applied to the UTF-8 text after decoding: the declaration is rewritten to UTF-8 (the text *is*
-//! UTF-8 now, whatever the source declared), leading junk before the first `<` goes, bare `&`
-//! becomes `&amp;` and characters that XML 1.0 forbids are dropped. feed-rs fails on the whole feed
-//! for a single bare `&` (common in `.ru` feeds: `?id=1&page=2`), so this is not cosmetic.
+//! Applied to the UTF-8 text after decoding:
+//!
+//! - anything before the XML declaration goes (whitespace, a BOM, a PHP warning);
+//! - the declaration is rewritten to UTF-8: the text *is* UTF-8 now, whatever the source said
+//!   (and quick-xml under feed-rs panics on text declared UTF-16);
+//! - an `<rss>` root without a `version` (or with one feed-rs does not know) gets `2.0`, which
+//!   reads every RSS 0.9x/2.0 dialect; feed-rs rejects the whole feed otherwise;
+//! - outside CDATA sections and comments, a bare `&` becomes `&amp;`, and HTML entities that
+//!   XML does not declare (`&laquo;`, `&nbsp;`) become numeric references: feed-rs fails on the
+//!   whole feed for one bare `&` (common in `.ru` feeds: `?id=1&page=2`) and leaves undeclared
+//!   entities as literal text;
+//! - characters that XML 1.0 forbids are dropped everywhere.
 
 use std::borrow::Cow;
 
 /// Makes UTF-8 feed text acceptable to an XML parser; borrows when nothing needs changing.
 pub fn repair_xml(text: &str) -> Cow<'_, str> {
-    let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    let text = rewrite_declaration(text);
-    let needs_fixing = text
-        .char_indices()
-        .any(|(i, c)| !is_xml_char(c) || (c == '&' && !starts_entity(&text[i + 1..])));
-    if !needs_fixing {
-        return text;
+    let text = skip_leading_junk(text);
+    let text = match rewrite_declaration(text) {
+        Cow::Borrowed(t) => set_rss_version(t),
+        Cow::Owned(t) => Cow::Owned(set_rss_version(&t).into_owned()),
+    };
+    match escape_markup(&text) {
+        Some(fixed) => Cow::Owned(fixed),
+        None => text,
     }
-    let mut out = String::with_capacity(text.len() + 64);
-    for (i, c) in text.char_indices() {
-        if !is_xml_char(c) {
-            continue;
-        }
-        if c == '&' && !starts_entity(&text[i + 1..]) {
-            out.push_str("&amp;");
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// The XML 1.0 `Char` production; anything else makes expat and libxml reject the document.
@@ -36,20 +33,115 @@ pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
-/// Whether the text after an `&` is a named, decimal or hexadecimal character reference.
-fn starts_entity(after: &str) -> bool {
-    let bytes = after.as_bytes();
-    let Some(end) = bytes.iter().take(34).position(|&b| b == b';') else {
-        return false;
-    };
-    let name = &bytes[..end];
-    match name {
-        [b'#', b'x' | b'X', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
-        [b'#', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
-        [first, rest @ ..] => {
-            first.is_ascii_alphabetic() && rest.iter().all(|b| b.is_ascii_alphanumeric())
+/// How far into the text an XML declaration is looked for behind junk.
+const JUNK_LIMIT: usize = 4096;
+
+fn skip_leading_junk(text: &str) -> &str {
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if trimmed.starts_with('<') {
+        return trimmed;
+    }
+    let head = &trimmed[..floor_char_boundary(trimmed, JUNK_LIMIT)];
+    match head.find("<?xml") {
+        Some(at) => &trimmed[at..],
+        None => trimmed,
+    }
+}
+
+fn floor_char_boundary(text: &str, index: usize) -> usize {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// Escapes bare `&`, turns undeclared entities into character references and drops characters
+/// XML forbids; `None` when the text needs none of it.
+fn escape_markup(text: &str) -> Option<String> {
+    let mut out: Option<String> = None;
+    let mut copied = 0; // text[..copied] is in `out` already (when it exists)
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        // CDATA sections and comments are copied as they are, forbidden characters aside.
+        let verbatim_end = if bytes[i] != b'<' {
+            None
+        } else if text[i..].starts_with("<![CDATA[") {
+            Some(text[i..].find("]]>").map_or(text.len(), |e| i + e + 3))
+        } else if text[i..].starts_with("<!--") {
+            Some(text[i..].find("-->").map_or(text.len(), |e| i + e + 3))
+        } else {
+            None
+        };
+        if let Some(end) = verbatim_end {
+            i = end;
+            continue;
         }
-        [] => false,
+        let c = text[i..].chars().next().unwrap_or('\u{0}');
+        let replacement = if c == '&' {
+            entity_replacement(&text[i + 1..])
+        } else if !is_xml_char(c) {
+            Some((String::new(), 0))
+        } else {
+            None
+        };
+        let mut next = i + c.len_utf8();
+        if let Some((replacement, consumed)) = replacement {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 64));
+            out.push_str(&text[copied..i]);
+            out.push_str(&replacement);
+            next += consumed;
+            copied = next;
+        }
+        i = next;
+    }
+    // Forbidden characters inside CDATA and comments were skipped above; drop them now.
+    let mut fixed = match out {
+        Some(mut out) => {
+            out.push_str(&text[copied..]);
+            out
+        }
+        None if text.chars().all(is_xml_char) => return None,
+        None => text.to_string(),
+    };
+    if !fixed.chars().all(is_xml_char) {
+        fixed.retain(is_xml_char);
+    }
+    Some(fixed)
+}
+
+/// What an `&` followed by `after` should become, and how many bytes after the `&` it
+/// replaces: nothing for XML's own references, numeric references for an HTML entity, `&amp;`
+/// for a bare ampersand.
+fn entity_replacement(after: &str) -> Option<(String, usize)> {
+    let end = after.as_bytes().iter().take(34).position(|&b| b == b';');
+    let name = end.map_or("", |e| &after[..e]);
+    let bare = Some(("&amp;".to_string(), 0));
+    match name.as_bytes() {
+        [b'#', b'x' | b'X', hex @ ..]
+            if !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit) =>
+        {
+            None
+        }
+        [b'#', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => None,
+        b"amp" | b"lt" | b"gt" | b"quot" | b"apos" => None,
+        [first, rest @ ..]
+            if first.is_ascii_alphabetic() && rest.iter().all(u8::is_ascii_alphanumeric) =>
+        {
+            let entity = format!("&{name};");
+            let decoded = html_escape::decode_html_entities(&entity);
+            if decoded == entity {
+                // Not an HTML entity either: keep it visible as text.
+                return bare;
+            }
+            let references = decoded
+                .chars()
+                .map(|c| format!("&#{};", u32::from(c)))
+                .collect();
+            Some((references, name.len() + 1))
+        }
+        _ => bare,
     }
 }
 
@@ -84,45 +176,159 @@ fn rewrite_declaration(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// RSS versions feed-rs reads; any other `<rss>` is read as 2.0, the superset of them all.
+const KNOWN_RSS_VERSIONS: &[&str] = &["2.0", "0.91", "0.92"];
+
+fn set_rss_version(text: &str) -> Cow<'_, str> {
+    let Some(start) = root_element_start(text) else {
+        return Cow::Borrowed(text);
+    };
+    let tag = &text[start..];
+    let Some(after_name) = tag.strip_prefix("<rss") else {
+        return Cow::Borrowed(text);
+    };
+    if !after_name.starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/') {
+        return Cow::Borrowed(text);
+    }
+    let tag_end = start + tag.find('>').unwrap_or(tag.len());
+    let open_tag = &text[start..tag_end];
+    if let Some((value_start, value_len)) = attribute_span(open_tag, "version") {
+        let value = &open_tag[value_start..value_start + value_len];
+        if KNOWN_RSS_VERSIONS.contains(&value.trim()) {
+            return Cow::Borrowed(text);
+        }
+        let at = start + value_start;
+        return Cow::Owned(format!("{}2.0{}", &text[..at], &text[at + value_len..]));
+    }
+    let at = start + "<rss".len();
+    Cow::Owned(format!("{} version=\"2.0\"{}", &text[..at], &text[at..]))
+}
+
+/// Where the root element's start tag begins, past the declaration, comments, processing
+/// instructions and the doctype.
+fn root_element_start(text: &str) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let offset = text[at..].find('<')?;
+        at += offset;
+        let rest = &text[at..];
+        let skip_to = if rest.starts_with("<!--") {
+            rest.find("-->").map(|e| e + 3)
+        } else if rest.starts_with("<?") || rest.starts_with("<!") {
+            rest.find('>').map(|e| e + 1)
+        } else {
+            return Some(at);
+        };
+        at += skip_to?;
+    }
+}
+
+/// The span (start, length) of an attribute's value inside a start tag.
+fn attribute_span(tag: &str, name: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(found) = tag[from..].find(name) {
+        let at = from + found;
+        from = at + name.len();
+        let preceded_by_space = tag[..at].ends_with(char::is_whitespace);
+        let rest = tag[from..].trim_start();
+        if !preceded_by_space || !rest.starts_with('=') {
+            continue;
+        }
+        let value = rest[1..].trim_start();
+        let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+        let value_start = tag.len() - value.len() + 1;
+        let value_len = tag[value_start..].find(quote)?;
+        return Some((value_start, value_len));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn rewrites_a_legacy_declaration() {
-        let fixed = repair_xml("<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss/>");
-        assert_eq!(fixed, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>");
-        let fixed = repair_xml("<?xml version='1.0' encoding='koi8-r' standalone='yes'?><rss/>");
+        let fixed =
+            repair_xml("<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"/>");
         assert_eq!(
             fixed,
-            "<?xml version='1.0' encoding='UTF-8' standalone='yes'?><rss/>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"/>"
+        );
+        let fixed = repair_xml(
+            "<?xml version='1.0' encoding='koi8-r' standalone='yes'?><rss version='2.0'/>",
+        );
+        assert_eq!(
+            fixed,
+            "<?xml version='1.0' encoding='UTF-8' standalone='yes'?><rss version='2.0'/>"
         );
     }
 
     #[test]
     fn leaves_clean_text_borrowed() {
-        let text =
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>&amp; &#171; &#xAB; &laquo;</rss>";
+        let text = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\">&amp; &#171; &#xAB; <![CDATA[&laquo; & ]]></rss>";
         assert!(matches!(repair_xml(text), Cow::Borrowed(_)));
     }
 
     #[test]
     fn escapes_bare_ampersands_only() {
         assert_eq!(
-            repair_xml("<link>https://a.ru/?id=1&page=2</link><t>&laquo;Да&raquo; & нет</t>"),
-            "<link>https://a.ru/?id=1&amp;page=2</link><t>&laquo;Да&raquo; &amp; нет</t>"
+            repair_xml("<link>https://a.ru/?id=1&page=2</link><t>&amp; & нет</t>"),
+            "<link>https://a.ru/?id=1&amp;page=2</link><t>&amp; &amp; нет</t>"
         );
         assert_eq!(
-            repair_xml("<a>&#;&#x;&;</a>"),
-            "<a>&amp;#;&amp;#x;&amp;;</a>"
+            repair_xml("<a>&#;&#x;&;&nosuchentity;</a>"),
+            "<a>&amp;#;&amp;#x;&amp;;&amp;nosuchentity;</a>"
+        );
+    }
+
+    #[test]
+    fn html_entities_become_character_references() {
+        assert_eq!(
+            repair_xml("<t>&laquo;Да&raquo;&nbsp;&mdash; &lt;b&gt;</t>"),
+            "<t>&#171;Да&#187;&#160;&#8212; &lt;b&gt;</t>"
+        );
+    }
+
+    #[test]
+    fn cdata_and_comments_are_left_alone() {
+        let text = "<d><![CDATA[Цены & тарифы &laquo;x&raquo;]]></d><!-- a & b --><t>a & b</t>";
+        assert_eq!(
+            repair_xml(text),
+            "<d><![CDATA[Цены & тарифы &laquo;x&raquo;]]></d><!-- a & b --><t>a &amp; b</t>"
         );
     }
 
     #[test]
     fn drops_characters_xml_forbids_and_leading_junk() {
         assert_eq!(
-            repair_xml("\u{feff}\n  <rss>a\u{b}b\u{fffe}c\u{0}</rss>"),
-            "<rss>abc</rss>"
+            repair_xml(
+                "\u{feff}\n  <rss version=\"2.0\">a\u{b}b\u{fffe}c\u{0}<![CDATA[d\u{1}e]]></rss>"
+            ),
+            "<rss version=\"2.0\">abc<![CDATA[de]]></rss>"
         );
+        assert_eq!(
+            repair_xml("Warning: headers already sent in /var/www/rss.php<br>\n<?xml version=\"1.0\"?><rss version=\"2.0\"/>"),
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"/>"
+        );
+    }
+
+    #[test]
+    fn an_rss_root_gets_a_version_feed_rs_reads() {
+        assert_eq!(
+            repair_xml("<?xml version=\"1.0\"?>\n<!-- generator --><rss><channel/></rss>"),
+            "<?xml version=\"1.0\"?>\n<!-- generator --><rss version=\"2.0\"><channel/></rss>"
+        );
+        assert_eq!(
+            repair_xml(
+                "<rss xmlns:yandex=\"http://news.yandex.ru\" version=\"2.01\"><channel/></rss>"
+            ),
+            "<rss xmlns:yandex=\"http://news.yandex.ru\" version=\"2.0\"><channel/></rss>"
+        );
+        assert!(matches!(
+            repair_xml("<rss version=\"0.91\"/>"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(repair_xml("<rsss/>"), Cow::Borrowed(_)));
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Html;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-use super::{source_status, AppState};
+use super::AppState;
 
 const NEWEST_PER_TOPIC: usize = 5;
 
@@ -27,35 +27,45 @@ fn render(state: &AppState) -> String {
     html.push_str(
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Vestnik</title>",
     );
-    html.push_str("<style>body{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}.failing{color:#b00}.ok{color:#070}</style>");
+    html.push_str("<style>body{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}.failing,.disabled{color:#b00}.ok{color:#070}</style>");
     html.push_str("</head><body><h1>Vestnik</h1>");
     let _ = write!(
         html,
-        "<p>{} entries stored; running since {}.</p><h2>Sources</h2><table><tr><th>source</th><th>status</th><th>last success</th><th>last error</th><th>items</th><th>stored</th><th>next poll</th></tr>",
+        "<p>{} entries stored; running since {}.</p><h2>Sources</h2><table><tr><th>source</th><th>status</th><th>last success</th><th>last error</th><th>items</th><th>stored</th><th>every</th><th>next poll</th></tr>",
         state.store.entry_count(),
         state.started.format("%Y-%m-%d %H:%M UTC")
     );
     for source in &config.sources {
-        let source_state = state
-            .store
-            .source_state(&source.id)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let status = source_status(&source_state);
+        let source_state = state.source_state(source);
+        let status = source_state.status().as_str();
         let when = |d: Option<chrono::DateTime<chrono::Utc>>| {
             d.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_else(|| "—".into())
         };
+        // What the operator has to act on: a source gone for good, or moved for good.
+        let mut notes = source_state.last_error.clone().unwrap_or_default();
+        if let Some(reason) = &source_state.disabled {
+            notes = reason.clone();
+        }
+        if let Some(moved) = &source_state.current_url {
+            notes = format!("{notes} moved permanently to {moved}: update feeds.toml")
+                .trim()
+                .to_string();
+        }
+        let every = match source_state.interval_secs {
+            0 => "—".to_string(),
+            secs => crate::config::ConfigDuration::secs(secs).to_string(),
+        };
         let _ = write!(
             html,
-            "<tr><td><a href=\"{}\">{}</a></td><td class=\"{status}\">{status}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"{}\">{}</a></td><td class=\"{status}\">{status}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             attr(source.url.as_str()),
             text(source.title.as_deref().unwrap_or(&source.id)),
             when(source_state.last_success),
-            text(source_state.last_error.as_deref().unwrap_or("")),
+            text(&notes),
             source_state.items_seen,
             source_state.entries_stored,
+            every,
             when(source_state.next_due),
         );
     }

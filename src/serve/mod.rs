@@ -19,8 +19,9 @@ use serde::Serialize;
 use tower_http::compression::CompressionLayer;
 
 use crate::config::Config;
+use crate::config::Source;
 use crate::publish::{self, FeedMeta, Format, RenderedFeed};
-use crate::schedule::SourceState;
+use crate::schedule::{SourceState, SourceStatus};
 use crate::store::Store;
 use crate::topics::{TopicFeed, Topics};
 
@@ -62,6 +63,18 @@ impl AppState {
     pub fn replace_config(&self, config: Arc<Config>, topics: Arc<Topics>) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (config, topics);
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// A source's saved state, as it applies to the URL now configured.
+    pub fn source_state(&self, source: &Source) -> SourceState {
+        let mut state = self
+            .store
+            .source_state(&source.id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        state.adopt_configured_url(source.url.as_str());
+        state
     }
 
     /// The current bytes of one output feed, rendered again only when something changed.
@@ -221,21 +234,11 @@ struct Health {
 #[derive(Serialize)]
 struct SourceHealth {
     id: String,
+    /// The configured URL; `current_url` says where the source has moved, if it has.
     url: String,
-    status: &'static str,
+    status: SourceStatus,
     #[serde(flatten)]
     state: SourceState,
-}
-
-/// Whether a source's last poll worked: `ok`, `failing`, or `pending` before its first poll.
-pub fn source_status(state: &SourceState) -> &'static str {
-    if state.consecutive_failures > 0 {
-        "failing"
-    } else if state.last_success.is_some() {
-        "ok"
-    } else {
-        "pending"
-    }
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
@@ -244,23 +247,20 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
         .sources
         .iter()
         .map(|source| {
-            let source_state = state
-                .store
-                .source_state(&source.id)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
+            let source_state = state.source_state(source);
             SourceHealth {
                 id: source.id.clone(),
                 url: source.url.to_string(),
-                status: source_status(&source_state),
+                status: source_state.status(),
                 state: source_state,
             }
         })
         .collect();
-    let failing = sources.iter().filter(|s| s.status == "failing").count();
+    let healthy = sources
+        .iter()
+        .all(|s| matches!(s.status, SourceStatus::Ok | SourceStatus::Pending));
     let health = Health {
-        status: if failing == 0 { "ok" } else { "degraded" },
+        status: if healthy { "ok" } else { "degraded" },
         started: state.started,
         entries: state.store.entry_count(),
         sources,

@@ -92,6 +92,8 @@ pub struct Store {
     stories: sled::Tree,
     /// Entries not yet placed in a story (written with the entry, like `pending_topics`).
     pending_stories: sled::Tree,
+    /// Each source's recent publication times, beside its state (see [`SourceState`]).
+    publications: sled::Tree,
     /// Counts changes to what feeds show, so published feeds know when to render again.
     generation: AtomicU64,
 }
@@ -149,6 +151,7 @@ impl Store {
             stories: db.open_tree("stories")?,
             pending_stories: db.open_tree("stories_pending")?,
             meta,
+            publications: db.open_tree("source_publications")?,
             db,
             generation: AtomicU64::new(1),
         })
@@ -284,18 +287,22 @@ impl Store {
     }
 
     pub fn source_state(&self, source_id: &str) -> Result<Option<SourceState>, StoreError> {
-        self.sources
-            .get(source_id.as_bytes())?
-            .map(|bytes| decode(&bytes, "source state"))
-            .transpose()
+        let Some(bytes) = self.sources.get(source_id.as_bytes())? else {
+            return Ok(None);
+        };
+        let mut state: SourceState = decode(&bytes, "source state")?;
+        if let Some(bytes) = self.publications.get(source_id.as_bytes())? {
+            state.publications = decode(&bytes, "source publications")?;
+        }
+        Ok(Some(state))
     }
 
     pub fn put_source_state(&self, source_id: &str, state: &SourceState) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(state).map_err(|source| StoreError::Corrupt {
-            what: "source state".into(),
-            source,
-        })?;
-        self.sources.insert(source_id.as_bytes(), bytes)?;
+        let state_bytes = to_json(state, "source state")?;
+        let publication_bytes = to_json(&state.publications, "source publications")?;
+        self.sources.insert(source_id.as_bytes(), state_bytes)?;
+        self.publications
+            .insert(source_id.as_bytes(), publication_bytes)?;
         Ok(())
     }
 
@@ -447,6 +454,13 @@ fn time_key(published: DateTime<Utc>, id: &EntryId) -> Vec<u8> {
     key.extend_from_slice(&millis.to_be_bytes());
     key.extend_from_slice(id.0.as_bytes());
     key
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|source| StoreError::Corrupt {
+        what: what.to_string(),
+        source,
+    })
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {

@@ -1,13 +1,18 @@
-//! Shared test machinery: a real HTTP upstream on 127.0.0.1 serving fixture feeds, configs in
-//! temp directories, and Vestnik's own server started on a loopback port.
+//! Shared test machinery: a real HTTP upstream on loopback serving fixture feeds and faults
+//! (statuses, redirects, delays, trickling and compressed bodies; it counts the requests in
+//! progress at once), configs in temp directories, and Vestnik's own server on a loopback port.
+//!
+//! Delays use tokio's clock, so a test on a paused clock waits for them in virtual time only.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, Response, StatusCode};
 use axum::Router;
 
@@ -26,6 +31,11 @@ pub struct Reply {
     pub status: u16,
     pub content_type: Option<String>,
     pub etag: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// Waited before the answer starts.
+    pub delay: Duration,
+    /// When set, the body is sent one byte at a time with this pause between bytes, forever.
+    pub trickle: Option<Duration>,
     pub body: Vec<u8>,
 }
 
@@ -35,6 +45,9 @@ impl Reply {
             status: 200,
             content_type: Some(content_type.to_string()),
             etag: None,
+            headers: Vec::new(),
+            delay: Duration::ZERO,
+            trickle: None,
             body,
         }
     }
@@ -42,14 +55,40 @@ impl Reply {
     pub fn status(status: u16) -> Reply {
         Reply {
             status,
-            content_type: Some("text/html".into()),
-            etag: None,
-            body: b"<html><body>error</body></html>".to_vec(),
+            ..Reply::ok("text/html", b"<html><body>error</body></html>".to_vec())
         }
+    }
+
+    /// A redirect with `status` to `location`.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::status(status).with_header("location", location)
+    }
+
+    /// `body` gzip-compressed, sent with `Content-Encoding: gzip`.
+    pub fn gzip(content_type: &str, body: &[u8]) -> Reply {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(body).unwrap();
+        Reply::ok(content_type, encoder.finish().unwrap()).with_header("content-encoding", "gzip")
     }
 
     pub fn with_etag(mut self, etag: &str) -> Reply {
         self.etag = Some(etag.to_string());
+        self
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+
+    pub fn trickling(mut self, every: Duration) -> Reply {
+        self.trickle = Some(every);
         self
     }
 }
@@ -59,6 +98,32 @@ impl Reply {
 pub struct Seen {
     pub path: String,
     pub headers: HeaderMap,
+    /// On tokio's clock, so paused-clock tests can read virtual times.
+    pub at: tokio::time::Instant,
+}
+
+/// Requests in progress now, and the most there ever were at once.
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+/// Counts a request in progress until dropped, whether the handler ends or is cancelled.
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlightGuard {
+    fn enter(counter: &Arc<InFlight>) -> InFlightGuard {
+        let now = counter.now.fetch_add(1, Ordering::SeqCst) + 1;
+        counter.max.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(Arc::clone(counter))
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A loopback HTTP server with fixed replies per path; it records every request.
@@ -66,10 +131,16 @@ pub struct Upstream {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     replies: Arc<Mutex<HashMap<String, Reply>>>,
+    in_flight: Arc<InFlight>,
 }
 
 impl Upstream {
     pub async fn start(replies: Vec<(&str, Reply)>) -> Upstream {
+        Upstream::start_on("127.0.0.1", replies).await
+    }
+
+    /// Listens on `ip` (any of 127.0.0.0/8 is loopback on Linux: a second "host").
+    pub async fn start_on(ip: &str, replies: Vec<(&str, Reply)>) -> Upstream {
         let replies: Arc<Mutex<HashMap<String, Reply>>> = Arc::new(Mutex::new(
             replies
                 .into_iter()
@@ -77,19 +148,33 @@ impl Upstream {
                 .collect(),
         ));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (r, s) = (Arc::clone(&replies), Arc::clone(&seen));
+        let in_flight = Arc::new(InFlight::default());
+        let (r, s, f) = (
+            Arc::clone(&replies),
+            Arc::clone(&seen),
+            Arc::clone(&in_flight),
+        );
         let app = Router::new().fallback(move |request: Request<Body>| {
-            let (replies, seen) = (Arc::clone(&r), Arc::clone(&s));
-            async move { answer(&replies, &seen, request) }
+            let (replies, seen, in_flight) = (Arc::clone(&r), Arc::clone(&s), Arc::clone(&f));
+            async move {
+                let _counted = InFlightGuard::enter(&in_flight);
+                answer(&replies, &seen, request).await
+            }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Upstream {
             addr,
             seen,
             replies,
+            in_flight,
         }
+    }
+
+    /// The most requests this upstream was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.max.load(Ordering::SeqCst)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -111,7 +196,7 @@ impl Upstream {
     }
 }
 
-fn answer(
+async fn answer(
     replies: &Mutex<HashMap<String, Reply>>,
     seen: &Mutex<Vec<Seen>>,
     request: Request<Body>,
@@ -120,14 +205,20 @@ fn answer(
     seen.lock().unwrap().push(Seen {
         path: path.clone(),
         headers: request.headers().clone(),
+        at: tokio::time::Instant::now(),
     });
-    let Some(reply) = replies.lock().unwrap().get(&path).cloned() else {
+    let reply = replies.lock().unwrap().get(&path).cloned();
+    let Some(reply) = reply else {
         return Response::builder()
             .status(404)
             .body(Body::from("not found"))
             .unwrap();
     };
+    tokio::time::sleep(reply.delay).await;
     let mut builder = Response::builder().status(StatusCode::from_u16(reply.status).unwrap());
+    for (name, value) in &reply.headers {
+        builder = builder.header(name, value);
+    }
     if let Some(etag) = &reply.etag {
         builder = builder.header("etag", etag);
         let if_none_match = request
@@ -140,6 +231,16 @@ fn answer(
     }
     if let Some(content_type) = &reply.content_type {
         builder = builder.header("content-type", content_type);
+    }
+    if let Some(every) = reply.trickle {
+        let bytes = futures_util::stream::unfold(0u8, move |n| async move {
+            tokio::time::sleep(every).await;
+            Some((
+                Ok::<_, std::io::Error>(Bytes::from(vec![b' ' + n % 64])),
+                n.wrapping_add(1),
+            ))
+        });
+        return builder.body(Body::from_stream(bytes)).unwrap();
     }
     builder.body(Body::from(reply.body)).unwrap()
 }
@@ -175,8 +276,19 @@ pub fn fixture_sources() -> Vec<(&'static str, &'static str, Reply)> {
 
 /// Writes a `feeds.toml` in `dir` naming `sources` (id, URL) and returns its path.
 pub fn write_config(dir: &Path, listen: &str, sources: &[(&str, String)], extra: &str) -> PathBuf {
+    write_config_with(dir, listen, "", sources, extra)
+}
+
+/// [`write_config`] with more `[settings]` lines.
+pub fn write_config_with(
+    dir: &Path,
+    listen: &str,
+    settings: &str,
+    sources: &[(&str, String)],
+    extra: &str,
+) -> PathBuf {
     let mut text = format!(
-        "[settings]\nlisten = \"{listen}\"\ndata_dir = \"data\"\nbase_url = \"http://{listen}\"\ninterval = \"15m\"\ntimeout = \"5s\"\nretention = \"36500d\"\n\n"
+        "[settings]\nlisten = \"{listen}\"\ndata_dir = \"data\"\nbase_url = \"http://{listen}\"\ninterval = \"15m\"\ntimeout = \"5s\"\nretention = \"36500d\"\n{settings}\n\n"
     );
     for (id, url) in sources {
         text.push_str(&format!(
