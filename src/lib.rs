@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod config;
 pub mod fetch;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod publish;
 pub mod schedule;

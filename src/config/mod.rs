@@ -50,6 +50,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// The largest response body accepted, counted after decompression.
     pub max_body_bytes: u64,
+    /// A WebSub hub: named in every feed and told when a feed changes.
+    pub hub: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -275,6 +277,7 @@ struct RawSettings {
     connect_timeout: Option<ConfigDuration>,
     timeout: Option<ConfigDuration>,
     max_body_size: Option<Spanned<i64>>,
+    hub: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -392,6 +395,13 @@ impl<'a> Validator<'a> {
         } else {
             config_dir.join(data_dir)
         };
+        let hub = raw.hub.and_then(|hub| match parse_http_url(hub.get_ref()) {
+            Ok(url) => Some(url.to_string()),
+            Err(message) => {
+                self.error(&hub.span(), message);
+                None
+            }
+        });
         let timezone = raw
             .timezone
             .map(|tz| self.timezone(&tz))
@@ -423,6 +433,7 @@ impl<'a> Validator<'a> {
                 .unwrap_or(ConfigDuration::secs(30))
                 .as_duration(),
             max_body_bytes: max_body_bytes as u64,
+            hub,
         }
     }
 

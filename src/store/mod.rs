@@ -364,6 +364,14 @@ impl Store {
         Ok(())
     }
 
+    /// The topics an entry was last indexed under (empty when never indexed or in none).
+    pub fn entry_topics(&self, id: &EntryId) -> Result<Vec<String>, StoreError> {
+        match self.entry_topics.get(id.0.as_bytes())? {
+            Some(bytes) => Ok(decode::<EntryTopics>(&bytes, "entry topics")?.topics),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// A topic's entries, newest first (by published time).
     pub fn topic_newest(
         &self,
