@@ -222,3 +222,278 @@ async fn served_feeds_parse_cleanly_in_feedparser_rss_parser_and_feedsmith() {
     assert_eq!(reports, files.len() + xml_files.len(), "{report}");
     assert!(!report.contains("\"error\""), "{report}");
 }
+
+fn is_absolute(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.scheme() == "http" || u.scheme() == "https")
+}
+
+/// The W3C feed validator's rules that matter, checked here offline (the validator itself is not
+/// on PyPI in a form that runs without the network): required elements, RFC 822 and RFC 3339
+/// dates, absolute URLs, unique ids, a self link equal to the URL fetched.
+#[tokio::test]
+async fn feeds_keep_the_feed_validator_rules() {
+    let setup = setup("hub = \"http://127.0.0.1:9/hub\"\n").await;
+    for topic in ["all", "ngo"] {
+        let url = format!("{}/feeds/{topic}.rss", setup.base);
+        let channel = rss::Channel::read_from(&fetch(&url).await[..]).unwrap();
+        assert!(!channel.title.is_empty() && !channel.description.is_empty());
+        assert!(is_absolute(&channel.link));
+        assert_eq!(channel.language.as_deref(), Some("ru"));
+        let built = channel.last_build_date.as_deref().unwrap();
+        chrono::DateTime::parse_from_rfc2822(built).unwrap();
+        let links = &channel.atom_ext.as_ref().unwrap().links;
+        assert!(
+            links.iter().any(|l| l.rel == "self" && l.href == url),
+            "{links:?}"
+        );
+        assert!(links
+            .iter()
+            .any(|l| l.rel == "hub" && l.href == "http://127.0.0.1:9/hub"));
+        let mut guids = HashSet::new();
+        assert_eq!(channel.items.len(), PER_PAGE);
+        for item in &channel.items {
+            assert!(item.title.is_some() && item.description.is_some());
+            assert!(is_absolute(item.link.as_deref().unwrap()));
+            let guid = item.guid.as_ref().unwrap();
+            assert!(!guid.permalink, "a urn is not a permalink");
+            assert!(
+                guids.insert(guid.value.clone()),
+                "duplicate guid {}",
+                guid.value
+            );
+            chrono::DateTime::parse_from_rfc2822(item.pub_date.as_deref().unwrap()).unwrap();
+            let source = item.source.as_ref().unwrap();
+            assert!(is_absolute(&source.url) && source.title.is_some());
+            if topic == "ngo" {
+                assert!(item
+                    .categories
+                    .iter()
+                    .any(|c| c.name == "НКО" && c.domain.as_deref().is_some_and(is_absolute)));
+            }
+        }
+
+        let url = format!("{}/feeds/{topic}.atom", setup.base);
+        let feed = atom_syndication::Feed::read_from(&fetch(&url).await[..]).unwrap();
+        assert!(is_absolute(&feed.id) && !feed.title.value.is_empty());
+        assert!(!feed.authors.is_empty());
+        assert!(feed.links.iter().any(|l| l.rel == "self" && l.href == url));
+        assert!(feed.links.iter().any(|l| l.rel == "hub"));
+        let mut ids = HashSet::new();
+        for entry in &feed.entries {
+            assert!(ids.insert(entry.id.clone()) && !entry.title.value.is_empty());
+            assert!(
+                entry.published.is_some() && entry.summary.is_some() && entry.content.is_some()
+            );
+            assert!(entry.published.unwrap() <= entry.updated);
+            let alternate = entry.links.iter().find(|l| l.rel == "alternate").unwrap();
+            assert!(is_absolute(&alternate.href));
+            if topic == "ngo" {
+                assert!(entry.categories.iter().any(|c| c.term == "ngo"));
+            }
+        }
+
+        let url = format!("{}/feeds/{topic}.json", setup.base);
+        let json: serde_json::Value = serde_json::from_slice(&fetch(&url).await).unwrap();
+        assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+        assert_eq!(json["feed_url"], url.as_str());
+        assert_eq!(json["hubs"][0]["type"], "WebSub");
+        let items = json["items"].as_array().unwrap();
+        let ids: HashSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), items.len());
+        for item in items {
+            chrono::DateTime::parse_from_rfc3339(item["date_published"].as_str().unwrap()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn feeds_are_cached_compressed_once_and_answer_head() {
+    let setup = setup("").await;
+    let client = plain_client();
+    for (name, content_type) in [
+        ("all.rss", "application/rss+xml; charset=utf-8"),
+        ("all.atom", "application/atom+xml; charset=utf-8"),
+        ("all.json", "application/feed+json"),
+    ] {
+        let url = format!("{}/feeds/{name}", setup.base);
+        let plain = client.get(&url).send().await.unwrap();
+        assert_eq!(plain.headers()["content-type"], content_type);
+        assert_eq!(plain.headers()["cache-control"], "public, max-age=900");
+        assert_eq!(plain.headers()["vary"], "accept-encoding");
+        assert!(plain.headers().get("content-encoding").is_none());
+        let etag = plain.headers()["etag"].to_str().unwrap().to_string();
+        let body = plain.bytes().await.unwrap();
+
+        let head = client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers()["etag"].to_str().unwrap(), etag);
+        assert_eq!(head.headers()["content-type"], content_type);
+        assert!(head.bytes().await.unwrap().is_empty());
+
+        for (coding, suffix) in [("gzip", "-gz\""), ("br", "-br\"")] {
+            let response = client
+                .get(&url)
+                .header("accept-encoding", format!("{coding}, identity;q=0.5"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.headers()["content-encoding"], coding);
+            let coded_etag = response.headers()["etag"].to_str().unwrap().to_string();
+            assert!(coded_etag.ends_with(suffix), "{coded_etag}");
+            let compressed = response.bytes().await.unwrap();
+            let mut decoded = Vec::new();
+            if coding == "gzip" {
+                std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(&compressed[..]),
+                    &mut decoded,
+                )
+                .unwrap();
+            } else {
+                brotli::BrotliDecompress(&mut &compressed[..], &mut decoded).unwrap();
+            }
+            assert_eq!(decoded, body, "{coding} decodes to the same bytes");
+            // A cache holding the compressed copy revalidates with its own ETag.
+            let revalidated = client
+                .get(&url)
+                .header("accept-encoding", coding)
+                .header("if-none-match", &coded_etag)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(revalidated.status(), 304);
+            assert_eq!(revalidated.headers()["vary"], "accept-encoding");
+        }
+        let refused = client
+            .get(&url)
+            .header("accept-encoding", "br;q=0, gzip;q=0")
+            .send()
+            .await
+            .unwrap();
+        assert!(refused.headers().get("content-encoding").is_none());
+    }
+
+    // The compressed bodies are made when the feed is rendered, and kept while nothing changes.
+    let topics = daemon::compile_topics(&setup.config).unwrap();
+    let state = vestnik::serve::AppState::new(
+        Arc::new(setup.config.clone()),
+        topics,
+        Arc::clone(&setup.store),
+    );
+    let first = state
+        .feed("all", vestnik::publish::Format::Rss, None)
+        .unwrap()
+        .unwrap();
+    let again = state
+        .feed("all", vestnik::publish::Format::Rss, None)
+        .unwrap()
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
+    assert!(!first.gzip.is_empty() && !first.brotli.is_empty());
+}
+
+/// Following `prev-archive` from the subscription document reaches every story once.
+#[tokio::test]
+async fn archives_keep_every_story_reachable() {
+    let setup = setup("").await;
+    let mut url = Some(format!("{}/feeds/all.atom", setup.base));
+    let mut seen = HashSet::new();
+    let mut documents = 0;
+    while let Some(next) = url.take() {
+        let feed = atom_syndication::Feed::read_from(&fetch(&next).await[..]).unwrap();
+        documents += 1;
+        let archived = feed
+            .extensions
+            .get("fh")
+            .is_some_and(|e| e.contains_key("archive"));
+        assert_eq!(
+            archived,
+            documents > 1,
+            "only archive pages carry fh:archive"
+        );
+        if documents > 1 {
+            let current = feed.links.iter().find(|l| l.rel == "current").unwrap();
+            assert_eq!(current.href, format!("{}/feeds/all.atom", setup.base));
+        }
+        assert!(feed.links.iter().any(|l| l.rel == "self" && l.href == next));
+        for entry in &feed.entries {
+            seen.insert(entry.id.clone());
+        }
+        url = feed
+            .links
+            .iter()
+            .find(|l| l.rel == "prev-archive")
+            .map(|l| l.href.clone());
+        assert!(documents < 10, "archive links loop");
+    }
+    assert_eq!(documents, 1 + ALL_STORIES / PER_PAGE);
+    assert_eq!(seen.len(), ALL_STORIES);
+    let missing = plain_client()
+        .get(format!("{}/feeds/all.rss?page=9", setup.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn browsers_get_a_stylesheet_and_readers_an_opml() {
+    let setup = setup("").await;
+    for name in ["all.rss", "ngo.atom"] {
+        let text = String::from_utf8(fetch(&format!("{}/feeds/{name}", setup.base)).await).unwrap();
+        let expected = format!(
+            "<?xml-stylesheet type=\"text/xsl\" href=\"{}/feed.xsl\"?>",
+            setup.base
+        );
+        assert!(
+            text.starts_with("<?xml") && text.contains(&expected),
+            "{name}"
+        );
+    }
+    let xsl = plain_client()
+        .get(format!("{}/feed.xsl", setup.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xsl.headers()["content-type"], "text/xsl; charset=utf-8");
+    let xsl = xsl.text().await.unwrap();
+    assert!(xsl.contains("xsl:stylesheet") && xsl.contains("atom:entry"));
+
+    let opml = String::from_utf8(fetch(&format!("{}/opml", setup.base)).await).unwrap();
+    let feeds = vestnik::opml::read(&opml).unwrap();
+    let urls: Vec<&str> = feeds.iter().map(|f| f.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        vec![
+            format!("{}/feeds/all.rss", setup.base),
+            format!("{}/feeds/ngo.rss", setup.base)
+        ]
+    );
+    assert_eq!(feeds[1].title.as_deref(), Some("НКО"));
+}
+
+#[tokio::test]
+async fn export_writes_feeds_archives_opml_and_stylesheet_as_served() {
+    let setup = setup("").await;
+    let topics = daemon::compile_topics(&setup.config).unwrap();
+    let out = setup.dir.path().join("site");
+    let written = vestnik::export::export(&setup.config, &topics, &setup.store, &out).unwrap();
+    for file in [
+        "feeds/all.rss",
+        "feeds/ngo.json",
+        "feeds/all.page-3.atom",
+        "feed.xsl",
+        "opml.xml",
+    ] {
+        assert!(out.join(file).is_file(), "{file} in {written:?}");
+    }
+    assert!(!out.join("feeds/all.page-4.rss").exists());
+    // Archive links name the exported files, relative to base_url.
+    let current = std::fs::read(out.join("feeds/all.atom")).unwrap();
+    let feed = atom_syndication::Feed::read_from(&current[..]).unwrap();
+    let prev = feed.links.iter().find(|l| l.rel == "prev-archive").unwrap();
+    let relative = prev.href.strip_prefix(&format!("{}/", setup.base)).unwrap();
+    assert!(out.join(relative).is_file(), "{relative}");
+    // The same stories as served.
+    let served = fetch(&format!("{}/feeds/all.json", setup.base)).await;
+    assert_eq!(std::fs::read(out.join("feeds/all.json")).unwrap(), served);
+}
