@@ -436,6 +436,8 @@ struct Health {
     status: &'static str,
     started: DateTime<Utc>,
     entries: usize,
+    /// Why the last configuration edit was refused (`file:line:col: message`); empty when none.
+    config_errors: Vec<String>,
     sources: Vec<SourceHealth>,
 }
 
@@ -484,6 +486,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
         status: if failing == 0 { "ok" } else { "degraded" },
         started: state.started,
         entries: state.store.entry_count(),
+        config_errors: state.config_errors(),
         sources,
     };
     Json(serde_json::to_value(health).unwrap_or_default())
