@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{fixture_sources, load, serve, write_config, Reply, Upstream};
+use common::{fixture_sources, load, serve, write_config, Reply};
 use vestnik::daemon;
 
 /// A feed whose item title is markup: it must stay text on the dashboard.
@@ -45,18 +45,8 @@ async fn the_dashboard_renders_in_chromium_and_keeps_source_text_as_text() {
         Reply::ok("application/rss+xml", HOSTILE.as_bytes().to_vec()),
     ));
     sources.push(("gone", "/gone/rss", Reply::status(404)));
-    let upstream = Upstream::start(
-        sources
-            .iter()
-            .map(|(_, path, reply)| (*path, reply.clone()))
-            .collect(),
-    )
-    .await;
+    let (_upstream, named) = common::start_sources(&sources).await;
     let dir = tempfile::tempdir().unwrap();
-    let named: Vec<(&str, String)> = sources
-        .iter()
-        .map(|(id, path, _)| (*id, upstream.url(path)))
-        .collect();
     let config = load(&write_config(
         dir.path(),
         "127.0.0.1:8080",

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{fixture_sources, load, serve, write_config, Upstream};
+use common::{fixture_sources, load, write_config, Upstream};
 use vestnik::daemon;
 
 /// The fixture sources carry 17 items; the seed press release is one story of three.
@@ -27,18 +27,8 @@ struct Setup {
 /// per feed so that the fixtures fill archive pages.
 async fn setup(extra_settings: &str) -> Setup {
     let sources = fixture_sources();
-    let upstream = Upstream::start(
-        sources
-            .iter()
-            .map(|(_, path, reply)| (*path, reply.clone()))
-            .collect(),
-    )
-    .await;
+    let (upstream, named) = common::start_sources(&sources).await;
     let dir = tempfile::tempdir().unwrap();
-    let named: Vec<(&str, String)> = sources
-        .iter()
-        .map(|(id, path, _)| (*id, upstream.url(path)))
-        .collect();
     let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");
     let path = write_config(
