@@ -57,6 +57,8 @@ pub struct PollReport {
     /// Set when the response came from another URL than the configured one.
     pub final_url: Option<String>,
     pub elapsed_ms: u128,
+    /// Bytes of the response body (after decompression); 0 for a 304 or a failure.
+    pub bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,6 +94,7 @@ pub async fn poll_source(
         error: None,
         final_url: None,
         elapsed_ms: 0,
+        bytes: 0,
     };
     let mut state = match store.source_state(&source.id) {
         Ok(state) => state.unwrap_or_default(),
@@ -152,6 +155,7 @@ pub async fn poll_source(
         report.error = Some(e.to_string());
     }
     report.elapsed_ms = started.elapsed().as_millis();
+    crate::telemetry::record_poll(&report);
     report
 }
 
@@ -178,6 +182,7 @@ async fn fetch_and_store(
         FetchOutcome::Fetched(document) => document,
     };
     report.http_status = Some(document.status);
+    report.bytes = document.body.len();
     report.final_url = moved(&source.url, &document.final_url);
     let source = source.clone();
     let writer = Arc::clone(store);

@@ -20,3 +20,4 @@ pub mod daemon;
 pub mod export;
 pub mod full_text;
 pub mod ingest;
+pub mod telemetry;

@@ -487,3 +487,56 @@ async fn export_writes_feeds_archives_opml_and_stylesheet_as_served() {
     let served = fetch(&format!("{}/feeds/all.json", setup.base)).await;
     assert_eq!(std::fs::read(out.join("feeds/all.json")).unwrap(), served);
 }
+
+#[tokio::test]
+async fn metrics_count_polls_requests_and_store_sizes() {
+    let setup = setup("").await;
+    fetch(&format!("{}/feeds/ngo.rss", setup.base)).await;
+    let missing = plain_client()
+        .get(format!("{}/feeds/nothing.rss", setup.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let response = plain_client()
+        .get(format!("{}/metrics", setup.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    let value = |prefix: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    for source in ["lenobl", "vremya", "news47", "belta"] {
+        let polls = format!("vestnik_polls_total{{source=\"{source}\",outcome=\"ingested\"}}");
+        assert!(value(&polls) >= 1.0, "{polls}");
+        assert!(
+            value(&format!(
+                "vestnik_fetched_bytes_total{{source=\"{source}\"}}"
+            )) > 100.0
+        );
+        assert!(
+            value(&format!(
+                "vestnik_items_ingested_total{{source=\"{source}\"}}"
+            )) >= 4.0
+        );
+        assert!(text.contains(&format!(
+            "vestnik_fetch_seconds_bucket{{source=\"{source}\",le=\"0.5\"}}"
+        )));
+    }
+    assert!(text.contains("vestnik_duplicates_merged_total"));
+    assert_eq!(value("vestnik_stories "), ALL_STORIES as f64);
+    assert_eq!(value("vestnik_entries "), 17.0);
+    assert!(value("vestnik_topic_stories{topic=\"ngo\"}") >= 1.0);
+    assert!(value("vestnik_store_bytes ") > 0.0);
+    assert!(value("vestnik_http_requests_total{route=\"/feeds/{file}\",status=\"200\"}") >= 1.0);
+    assert!(value("vestnik_http_requests_total{route=\"/feeds/{file}\",status=\"404\"}") >= 1.0);
+}

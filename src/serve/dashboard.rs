@@ -39,7 +39,7 @@ fn render(state: &AppState) -> String {
     }
     let _ = write!(
         html,
-        "<p>Feeds for a reader: <a href=\"/opml\">OPML</a> · <a href=\"/healthz\">health</a></p>"
+        "<p>Feeds for a reader: <a href=\"/opml\">OPML</a> · <a href=\"/healthz\">health</a> · <a href=\"/metrics\">metrics</a></p>"
     );
     let _ = write!(
         html,

@@ -227,12 +227,58 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(dashboard::page))
         .route("/healthz", get(healthz))
         .route("/opml", get(opml))
+        .route("/metrics", get(metrics_page))
         .layer(CompressionLayer::new().gzip(true).br(true));
     Router::new()
         .route("/feeds/{file}", get(feed))
         .route("/feed.xsl", get(stylesheet))
         .merge(pages)
+        .layer(axum::middleware::from_fn(count_request))
         .with_state(state)
+}
+
+/// Counts each request by its route (the pattern, not the path) and status.
+async fn count_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(request).await;
+    crate::telemetry::record_request(&route, response.status().as_u16());
+    response
+}
+
+/// `GET /metrics`: counters as recorded, and gauges of the store and topics read now.
+async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
+    let gauges = tokio::task::spawn_blocking(move || {
+        let (_, topics) = state.current();
+        metrics::gauge!("vestnik_entries").set(state.store.entry_count() as f64);
+        if let Ok(bytes) = state.store.size_on_disk() {
+            metrics::gauge!("vestnik_store_bytes").set(bytes as f64);
+        }
+        for topic in topics.feeds() {
+            if let Ok(stories) = topic.stories(&state.store, None) {
+                if topic.is_all() {
+                    metrics::gauge!("vestnik_stories").set(stories.len() as f64);
+                }
+                metrics::gauge!("vestnik_topic_stories", "topic" => topic.id.clone())
+                    .set(stories.len() as f64);
+            }
+        }
+    })
+    .await;
+    if let Err(e) = gauges {
+        tracing::error!(error = %e, "cannot read the store's gauges");
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::telemetry::handle().render(),
+    )
+        .into_response()
 }
 
 async fn stylesheet() -> Response {

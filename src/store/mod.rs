@@ -428,6 +428,11 @@ impl Store {
         Ok(())
     }
 
+    /// The store's size on disk, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     /// Changes whenever an entry is added or changed.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
