@@ -20,4 +20,5 @@ pub mod daemon;
 pub mod export;
 pub mod full_text;
 pub mod ingest;
+pub mod reload;
 pub mod telemetry;
