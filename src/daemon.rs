@@ -202,6 +202,15 @@ pub async fn run_with_clock(
     });
 
     let state = AppState::new(Arc::clone(&config), Arc::clone(&topics), Arc::clone(&store));
+    // Hot reload of topics, feeds and what the dashboard shows (see reload.rs).
+    let _watcher =
+        match crate::reload::watch(config.path.clone(), Arc::clone(&state), Arc::clone(&store)) {
+            Ok(watcher) => Some(watcher),
+            Err(e) => {
+                tracing::warn!(error = %e, "configuration changes will need a restart");
+                None
+            }
+        };
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, serve::router(state))

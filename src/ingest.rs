@@ -61,6 +61,8 @@ pub struct PollReport {
     /// Set when the response came from another URL than the one polled (any redirect).
     pub final_url: Option<String>,
     pub elapsed_ms: u128,
+    /// Bytes of the response body (after decompression); 0 for a 304 or a failure.
+    pub bytes: usize,
     /// The source's health and state as saved after this poll.
     pub source_status: SourceStatus,
     pub state: SourceState,
@@ -80,6 +82,7 @@ impl PollReport {
             url: url.to_string(),
             final_url: None,
             elapsed_ms: 0,
+            bytes: 0,
             source_status: SourceStatus::Pending,
             state: SourceState::default(),
         }
@@ -215,6 +218,7 @@ impl Poller {
         report.source_status = state.status();
         report.state = state;
         report.elapsed_ms = started.elapsed().as_millis();
+        crate::telemetry::record_poll(&report);
         report
     }
 
@@ -252,6 +256,7 @@ impl Poller {
             }
             FetchOutcome::Fetched(document) => document,
         };
+        report.bytes = document.body.len();
         let source = source.clone();
         let writer = Arc::clone(&self.store);
         let topics = Arc::clone(&self.topics);

@@ -76,6 +76,23 @@ enum Command {
         #[command(subcommand)]
         command: TopicCommand,
     },
+    /// OPML: a reader's export to [[source]] blocks, or the sources as OPML.
+    Opml {
+        #[command(subcommand)]
+        command: OpmlCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OpmlCommand {
+    /// Print a [[source]] block for every feed in an OPML file (nested folders included), with
+    /// ids that do not clash with the configured sources when a configuration is readable.
+    Import {
+        /// The OPML file a feed reader exported.
+        file: PathBuf,
+    },
+    /// Print the configured sources as OPML 2.0.
+    Export,
 }
 
 #[derive(Subcommand)]
@@ -161,6 +178,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in vestnik::export::export(&config, &topics, &store, &out)? {
                 println!("{}", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Opml {
+            command: OpmlCommand::Import { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let feeds = vestnik::opml::read(&text)
+                .with_context(|| format!("cannot import {}", file.display()))?;
+            let taken = Config::load(&cli.config)
+                .map(|c| c.sources.into_iter().map(|s| s.id).collect())
+                .unwrap_or_default();
+            print!("{}", vestnik::opml::to_sources_toml(&feeds, &taken));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Opml {
+            command: OpmlCommand::Export,
+        } => {
+            print!("{}", vestnik::opml::sources_opml(&load(&cli.config)?));
             Ok(ExitCode::SUCCESS)
         }
     }

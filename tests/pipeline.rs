@@ -56,18 +56,8 @@ async fn setup_with_topics(
 ) -> Setup {
     let mut sources = fixture_sources();
     sources.extend(extra_sources);
-    let upstream = Upstream::start(
-        sources
-            .iter()
-            .map(|(_, path, reply)| (*path, reply.clone()))
-            .collect(),
-    )
-    .await;
+    let (upstream, named) = common::start_sources(&sources).await;
     let dir = tempfile::tempdir().unwrap();
-    let named: Vec<(&str, String)> = sources
-        .iter()
-        .map(|(id, path, _)| (*id, upstream.url(path)))
-        .collect();
     let config = load(&write_config(dir.path(), "127.0.0.1:8080", &named, topics));
     let store = daemon::open_store(&config).unwrap();
     let topics = daemon::compile_topics(&config).unwrap();

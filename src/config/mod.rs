@@ -62,6 +62,8 @@ pub struct Settings {
     pub max_interval: Duration,
     /// The longest wait after consecutive failures.
     pub max_backoff: Duration,
+    /// A WebSub hub: named in every feed and told when a feed changes.
+    pub hub: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -298,6 +300,7 @@ struct RawSettings {
     min_interval: Option<Spanned<ConfigDuration>>,
     max_interval: Option<Spanned<ConfigDuration>>,
     max_backoff: Option<Spanned<ConfigDuration>>,
+    hub: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -424,6 +427,13 @@ impl<'a> Validator<'a> {
         } else {
             config_dir.join(data_dir)
         };
+        let hub = raw.hub.and_then(|hub| match parse_http_url(hub.get_ref()) {
+            Ok(url) => Some(url.to_string()),
+            Err(message) => {
+                self.error(&hub.span(), message);
+                None
+            }
+        });
         let timezone = raw
             .timezone
             .map(|tz| self.timezone(&tz))
@@ -454,6 +464,7 @@ impl<'a> Validator<'a> {
             min_interval,
             max_interval,
             max_backoff: self.nonzero(raw.max_backoff.as_ref(), 86_400, "max_backoff"),
+            hub,
         }
     }
 

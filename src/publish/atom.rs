@@ -1,5 +1,8 @@
 //! Atom 1.0 through `atom_syndication`.
 
+use std::collections::BTreeMap;
+
+use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text,
 };
@@ -55,13 +58,17 @@ pub(super) fn render(
                             },
                         ))
                         .collect(),
-                    categories: entry
-                        .categories
-                        .iter()
-                        .map(|c| Category {
+                    categories: meta
+                        .topics_of(story)
+                        .map(|(id, title)| Category {
+                            term: id.to_string(),
+                            scheme: Some(format!("{}/feeds/", meta.base_url)),
+                            label: Some(title.to_string()),
+                        })
+                        .chain(entry.categories.iter().map(|c| Category {
                             term: c.clone(),
                             ..Category::default()
-                        })
+                        }))
                         .collect(),
                     summary: Some(Text::plain(summary(&entry.text))),
                     content: Some(Content {
@@ -73,8 +80,39 @@ pub(super) fn render(
                 }
             })
             .collect();
+    let mut links = vec![
+        Link {
+            href: meta.self_url(Format::Atom),
+            rel: "self".to_string(),
+            mime_type: Some("application/atom+xml".to_string()),
+            ..Link::default()
+        },
+        Link {
+            href: meta.home_url(),
+            rel: "alternate".to_string(),
+            mime_type: Some("text/html".to_string()),
+            ..Link::default()
+        },
+    ];
+    links.extend(meta.extra_links(Format::Atom));
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = ExtensionMap::default();
+    if meta.page.is_some() {
+        namespaces.insert("fh".to_string(), super::HISTORY_NAMESPACE.to_string());
+        extensions.insert(
+            "fh".to_string(),
+            BTreeMap::from([(
+                "archive".to_string(),
+                vec![Extension {
+                    name: "fh:archive".to_string(),
+                    ..Extension::default()
+                }],
+            )]),
+        );
+    }
     let feed = Feed {
-        id: meta.self_url(Format::Atom),
+        // The subscription document's URL names the feed, on every page of its archive.
+        id: meta.page_url(Format::Atom, None),
         title: Text::plain(meta.title.clone()),
         updated: fixed(last_modified),
         authors: vec![Person {
@@ -83,20 +121,9 @@ pub(super) fn render(
             uri: Some(meta.home_url()),
             ..Person::default()
         }],
-        links: vec![
-            Link {
-                href: meta.self_url(Format::Atom),
-                rel: "self".to_string(),
-                mime_type: Some("application/atom+xml".to_string()),
-                ..Link::default()
-            },
-            Link {
-                href: meta.home_url(),
-                rel: "alternate".to_string(),
-                mime_type: Some("text/html".to_string()),
-                ..Link::default()
-            },
-        ],
+        links,
+        namespaces,
+        extensions,
         generator: Some(Generator {
             value: "Vestnik".to_string(),
             uri: None,

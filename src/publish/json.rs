@@ -13,6 +13,8 @@ struct JsonFeed<'a> {
     home_page_url: String,
     feed_url: String,
     language: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     items: Vec<JsonItem<'a>>,
 }
 
@@ -27,8 +29,8 @@ struct JsonItem<'a> {
     date_published: String,
     date_modified: String,
     authors: Vec<JsonAuthor>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    tags: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
     /// Vestnik's extension (JSON Feed allows keys starting with `_`): the story and its outlets.
     _vestnik: VestnikExtension<'a>,
 }
@@ -47,6 +49,13 @@ struct JsonOutlet<'a> {
     url: Option<&'a str>,
     date_published: String,
     primary: bool,
+}
+
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -74,7 +83,11 @@ pub(super) fn render(meta: &FeedMeta, stories: &[StoryView]) -> Result<Vec<u8>, 
                     name: outlet.title,
                     url: (!outlet.url.is_empty()).then_some(outlet.url),
                 }],
-                tags: &entry.categories,
+                tags: meta
+                    .topics_of(story)
+                    .map(|(_, title)| title)
+                    .chain(entry.categories.iter().map(String::as_str))
+                    .collect(),
                 _vestnik: VestnikExtension {
                     story_id: story.id.as_str(),
                     outlets: std::iter::once((meta.outlet(&entry.source_id), &story.primary, true))
@@ -101,6 +114,14 @@ pub(super) fn render(meta: &FeedMeta, stories: &[StoryView]) -> Result<Vec<u8>, 
         home_page_url: meta.home_url(),
         feed_url: meta.self_url(Format::Json),
         language: "ru",
+        hubs: meta
+            .hub
+            .iter()
+            .map(|url| JsonHub {
+                kind: "WebSub",
+                url: url.clone(),
+            })
+            .collect(),
         items,
     };
     serde_json::to_vec_pretty(&feed).map_err(|e| e.to_string())

@@ -67,6 +67,16 @@ pub struct FeedMeta {
     /// Without a trailing slash.
     pub base_url: String,
     pub outlets: HashMap<String, Outlet>,
+    /// Topic id → title, for the categories of each item.
+    pub topic_titles: HashMap<String, String>,
+    /// A WebSub hub to name in `rel="hub"` links.
+    pub hub: Option<String>,
+    /// `None` for the subscription document (the newest stories), else an RFC 5005 archive page.
+    pub page: Option<usize>,
+    /// How many complete archive pages exist: page 1 holds the oldest stories.
+    pub archive_pages: usize,
+    /// Archive pages linked as files (`TOPIC.page-N.rss`) for static hosting, not `?page=N`.
+    pub static_archives: bool,
 }
 
 impl FeedMeta {
@@ -87,20 +97,93 @@ impl FeedMeta {
             title: title.to_string(),
             base_url: config.settings.base_url.clone(),
             outlets,
+            topic_titles: config
+                .topics
+                .iter()
+                .map(|t| (t.id.clone(), t.title.clone()))
+                .collect(),
+            hub: config.settings.hub.clone(),
+            page: None,
+            archive_pages: 0,
+            static_archives: false,
         }
     }
 
+    /// This document's own URL.
     pub fn self_url(&self, format: Format) -> String {
-        format!(
-            "{}/feeds/{}.{}",
-            self.base_url,
-            self.topic_id,
-            format.extension()
-        )
+        self.page_url(format, self.page)
+    }
+
+    /// The URL of the subscription document (`None`) or of an archive page.
+    pub fn page_url(&self, format: Format, page: Option<usize>) -> String {
+        let (base, topic, ext) = (&self.base_url, &self.topic_id, format.extension());
+        match page {
+            None => format!("{base}/feeds/{topic}.{ext}"),
+            Some(n) if self.static_archives => format!("{base}/feeds/{topic}.page-{n}.{ext}"),
+            Some(n) => format!("{base}/feeds/{topic}.{ext}?page={n}"),
+        }
+    }
+
+    /// RFC 5005 links of this document as (rel, URL).
+    pub fn history_links(&self, format: Format) -> Vec<(&'static str, String)> {
+        let mut links = Vec::new();
+        match self.page {
+            None => {
+                if self.archive_pages > 0 {
+                    links.push((
+                        "prev-archive",
+                        self.page_url(format, Some(self.archive_pages)),
+                    ));
+                }
+            }
+            Some(n) => {
+                links.push(("current", self.page_url(format, None)));
+                if n > 1 {
+                    links.push(("prev-archive", self.page_url(format, Some(n - 1))));
+                }
+                if n < self.archive_pages {
+                    links.push(("next-archive", self.page_url(format, Some(n + 1))));
+                }
+            }
+        }
+        links
     }
 
     pub fn home_url(&self) -> String {
         format!("{}/", self.base_url)
+    }
+
+    /// The XSLT that makes a feed readable in a browser.
+    pub fn stylesheet_url(&self) -> String {
+        format!("{}/feed.xsl", self.base_url)
+    }
+
+    /// The hub and RFC 5005 links every XML format carries beside its self link.
+    fn extra_links(&self, format: Format) -> Vec<atom_syndication::Link> {
+        let hub = self.hub.iter().map(|hub| atom_syndication::Link {
+            href: hub.clone(),
+            rel: "hub".to_string(),
+            ..Default::default()
+        });
+        let history =
+            self.history_links(format)
+                .into_iter()
+                .map(|(rel, href)| atom_syndication::Link {
+                    href,
+                    rel: rel.to_string(),
+                    mime_type: Some(mime_type(format).to_string()),
+                    ..Default::default()
+                });
+        hub.chain(history).collect()
+    }
+
+    /// The configured topics a story matched, as (id, title).
+    fn topics_of<'a>(&'a self, story: &'a StoryView) -> impl Iterator<Item = (&'a str, &'a str)> {
+        story.topics.iter().filter_map(|id| {
+            self.topic_titles
+                .get(id)
+                .map(|title| (id.as_str(), title.as_str()))
+        })
     }
 
     fn outlet(&self, source_id: &str) -> Outlet {
@@ -143,6 +226,10 @@ pub fn render(
         Format::Atom => atom::render(meta, stories, last_modified),
         Format::Json => json::render(meta, stories),
     }
+    .map(|bytes| match format {
+        Format::Json => bytes,
+        _ => with_stylesheet(bytes, &meta.stylesheet_url()),
+    })
     .map_err(|message| RenderError { format, message })?;
     let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&bytes));
     Ok(RenderedFeed {
@@ -151,6 +238,46 @@ pub fn render(
         etag,
         last_modified,
     })
+}
+
+/// The XSLT, served at `/feed.xsl` and written by `export`: a browser opening a feed shows a page.
+pub const STYLESHEET: &str = include_str!("feed.xsl");
+
+/// The namespace of RFC 5005's `archive` marker.
+pub const HISTORY_NAMESPACE: &str = "http://purl.org/syndication/history/1.0";
+
+/// Puts an `xml-stylesheet` processing instruction after the XML declaration.
+fn with_stylesheet(bytes: Vec<u8>, href: &str) -> Vec<u8> {
+    let instruction = format!(
+        "\n<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
+        html_escape::encode_double_quoted_attribute(href)
+    );
+    let at = if bytes.starts_with(b"<?xml") {
+        bytes
+            .windows(2)
+            .position(|w| w == b"?>")
+            .map(|p| p + 2)
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let mut out = Vec::with_capacity(bytes.len() + instruction.len());
+    out.extend_from_slice(&bytes[..at]);
+    out.extend_from_slice(
+        instruction
+            .trim_start_matches(|c| at == 0 && c == '\n')
+            .as_bytes(),
+    );
+    if at == 0 {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(&bytes[at..]);
+    out
+}
+
+/// A format's media type without parameters, as links name it.
+fn mime_type(format: Format) -> &'static str {
+    format.content_type().split(';').next().unwrap_or_default()
 }
 
 /// When the feed last changed: the latest time any entry of its stories was published, updated

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use ::rss::extension::atom::{AtomExtension, Link};
+use ::rss::extension::{Extension, ExtensionMap};
 use ::rss::{Category, Channel, Guid, Item, Source};
 use chrono::{DateTime, Utc};
 
@@ -28,13 +29,16 @@ pub(super) fn render(
                     permalink: false,
                 }),
                 pub_date: Some(entry.published.to_rfc2822()),
-                categories: entry
-                    .categories
-                    .iter()
-                    .map(|c| Category {
+                categories: meta
+                    .topics_of(story)
+                    .map(|(id, title)| Category {
+                        name: title.to_string(),
+                        domain: Some(meta_topic_url(meta, id)),
+                    })
+                    .chain(entry.categories.iter().map(|c| Category {
                         name: c.clone(),
                         domain: None,
-                    })
+                    }))
                     .collect(),
                 author: None,
                 source: (!outlet.url.is_empty()).then(|| Source {
@@ -45,6 +49,31 @@ pub(super) fn render(
             }
         })
         .collect();
+    let mut links = vec![Link {
+        href: meta.self_url(Format::Rss),
+        rel: "self".to_string(),
+        mime_type: Some("application/rss+xml".to_string()),
+        ..Link::default()
+    }];
+    links.extend(meta.extra_links(Format::Rss));
+    let mut namespaces = BTreeMap::from([(
+        "atom".to_string(),
+        ::rss::extension::atom::NAMESPACE.to_string(),
+    )]);
+    let mut extensions = ExtensionMap::default();
+    if meta.page.is_some() {
+        namespaces.insert("fh".to_string(), super::HISTORY_NAMESPACE.to_string());
+        extensions.insert(
+            "fh".to_string(),
+            BTreeMap::from([(
+                "archive".to_string(),
+                vec![Extension {
+                    name: "fh:archive".to_string(),
+                    ..Extension::default()
+                }],
+            )]),
+        );
+    }
     let channel = Channel {
         title: meta.title.clone(),
         link: meta.home_url(),
@@ -52,18 +81,9 @@ pub(super) fn render(
         language: Some("ru".to_string()),
         generator: Some(concat!("Vestnik ", env!("CARGO_PKG_VERSION")).to_string()),
         last_build_date: Some(last_modified.to_rfc2822()),
-        namespaces: BTreeMap::from([(
-            "atom".to_string(),
-            ::rss::extension::atom::NAMESPACE.to_string(),
-        )]),
-        atom_ext: Some(AtomExtension {
-            links: vec![Link {
-                href: meta.self_url(Format::Rss),
-                rel: "self".to_string(),
-                mime_type: Some("application/rss+xml".to_string()),
-                ..Link::default()
-            }],
-        }),
+        namespaces,
+        extensions,
+        atom_ext: Some(AtomExtension { links }),
         items,
         ..Channel::default()
     };
@@ -94,4 +114,9 @@ fn description(meta: &FeedMeta, story: &StoryView) -> String {
         .collect();
     html.push_str(&format!("<p>Также сообщают: {}</p>", links.join(", ")));
     html
+}
+
+/// The feed of a topic, naming the taxonomy of its category.
+fn meta_topic_url(meta: &FeedMeta, topic: &str) -> String {
+    format!("{}/feeds/{topic}.rss", meta.base_url)
 }

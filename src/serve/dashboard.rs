@@ -29,9 +29,21 @@ fn render(state: &AppState) -> String {
     );
     html.push_str("<style>body{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}.failing,.disabled{color:#b00}.ok{color:#070}</style>");
     html.push_str("</head><body><h1>Vestnik</h1>");
+    let errors = state.config_errors();
+    if !errors.is_empty() {
+        html.push_str("<section id=\"config-errors\" class=\"failing\"><h2>Configuration errors</h2><p>The last edit was refused; the configuration before it still runs.</p><ul>");
+        for error in &errors {
+            let _ = write!(html, "<li><code>{}</code></li>", text(error));
+        }
+        html.push_str("</ul></section>");
+    }
     let _ = write!(
         html,
-        "<p>{} entries stored; running since {}.</p><h2>Sources</h2><table><tr><th>source</th><th>status</th><th>last success</th><th>last error</th><th>items</th><th>stored</th><th>every</th><th>next poll</th></tr>",
+        "<p>Feeds for a reader: <a href=\"/opml\">OPML</a> · <a href=\"/healthz\">health</a> · <a href=\"/metrics\">metrics</a></p>"
+    );
+    let _ = write!(
+        html,
+        "<p>{} entries stored; running since {}.</p><h2>Sources</h2><table id=\"sources\"><tr><th>source</th><th>status</th><th>last success</th><th>last error</th><th>next poll</th><th>interval</th><th>items</th><th>stored</th><th>current URL</th></tr>",
         state.store.entry_count(),
         state.started.format("%Y-%m-%d %H:%M UTC")
     );
@@ -52,26 +64,34 @@ fn render(state: &AppState) -> String {
                 .trim()
                 .to_string();
         }
+        // The interval in force once polled; the configured one before.
         let every = match source_state.interval_secs {
-            0 => "—".to_string(),
+            0 => interval(source.interval),
             secs => crate::config::ConfigDuration::secs(secs).to_string(),
         };
         let _ = write!(
             html,
-            "<tr><td><a href=\"{}\">{}</a></td><td class=\"{status}\">{status}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-source=\"{}\"><td><a href=\"{}\">{}</a></td><td class=\"{status}\">{status}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            attr(&source.id),
             attr(source.url.as_str()),
             text(source.title.as_deref().unwrap_or(&source.id)),
             when(source_state.last_success),
             text(&notes),
+            when(source_state.next_due),
+            every,
             source_state.items_seen,
             source_state.entries_stored,
-            every,
-            when(source_state.next_due),
+            text(source_state.current_url.as_deref().unwrap_or(source.url.as_str())),
         );
     }
     html.push_str("</table><h2>Topics</h2>");
     for topic in topics.feeds() {
-        let _ = write!(html, "<h3>{}</h3><p>", text(&topic.title));
+        let _ = write!(
+            html,
+            "<h3 id=\"topic-{}\">{}</h3><p class=\"feeds\">",
+            attr(&topic.id),
+            text(&topic.title)
+        );
         for ext in ["rss", "atom", "json"] {
             let _ = write!(
                 html,
@@ -104,4 +124,14 @@ fn render(state: &AppState) -> String {
     }
     html.push_str("</body></html>");
     html
+}
+
+/// A poll interval as configured: `90s`, `15m`, `6h`.
+fn interval(every: std::time::Duration) -> String {
+    let secs = every.as_secs();
+    match secs {
+        s if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }

@@ -9,7 +9,7 @@ mod dashboard;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,20 +23,53 @@ use crate::config::Source;
 use crate::publish::{self, FeedMeta, Format, RenderedFeed};
 use crate::schedule::{SourceState, SourceStatus};
 use crate::store::Store;
-use crate::topics::{TopicFeed, Topics};
+use crate::topics::{StoryView, TopicFeed, Topics};
 
 /// What every handler shares.
 pub struct AppState {
     current: RwLock<(Arc<Config>, Arc<Topics>)>,
     pub store: Arc<Store>,
-    cache: Mutex<HashMap<(String, Format), CachedFeed>>,
+    cache: Mutex<HashMap<FeedKey, CachedFeed>>,
     pub started: DateTime<Utc>,
+    /// Errors of the last configuration edit that was refused (hot reload), shown to operators.
+    config_errors: RwLock<Vec<String>>,
 }
+
+/// A topic, a format and a page (`None`: the subscription document).
+type FeedKey = (String, Format, Option<usize>);
 
 struct CachedFeed {
     generation: u64,
     config_version: usize,
-    feed: Arc<RenderedFeed>,
+    feed: Option<Arc<ServedFeed>>,
+}
+
+/// A rendered feed with its compressed bodies, made once per change and not per request.
+#[derive(Debug)]
+pub struct ServedFeed {
+    pub feed: RenderedFeed,
+    pub gzip: Vec<u8>,
+    pub brotli: Vec<u8>,
+}
+
+impl ServedFeed {
+    fn new(feed: RenderedFeed) -> ServedFeed {
+        let gzip = {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let written = std::io::Write::write_all(&mut encoder, &feed.bytes);
+            written.and_then(|()| encoder.finish()).unwrap_or_default()
+        };
+        let mut brotli = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 9,
+            ..Default::default()
+        };
+        if brotli::BrotliCompress(&mut feed.bytes.as_slice(), &mut brotli, &params).is_err() {
+            brotli.clear();
+        }
+        ServedFeed { feed, gzip, brotli }
+    }
 }
 
 impl AppState {
@@ -46,6 +79,7 @@ impl AppState {
             store,
             cache: Mutex::new(HashMap::new()),
             started: Utc::now(),
+            config_errors: RwLock::new(Vec::new()),
         })
     }
 
@@ -59,10 +93,40 @@ impl AppState {
         self.current().0
     }
 
-    /// Swaps in a new configuration; cached feeds built on the old one are dropped.
+    /// Swaps in a new configuration; cached feeds built on the old one are dropped, and so is
+    /// the error of an earlier refused edit.
     pub fn replace_config(&self, config: Arc<Config>, topics: Arc<Topics>) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (config, topics);
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.set_config_errors(Vec::new());
+    }
+
+    /// Records why the last configuration edit was refused (`file:line:col: message` each).
+    pub fn set_config_errors(&self, errors: Vec<String>) {
+        *self
+            .config_errors
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = errors;
+    }
+
+    pub fn config_errors(&self) -> Vec<String> {
+        self.config_errors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// How long readers may keep a feed: the shortest poll interval, as nothing changes faster.
+    pub fn max_age(&self) -> u64 {
+        let config = self.config();
+        config
+            .sources
+            .iter()
+            .map(|s| s.interval)
+            .chain([config.settings.interval])
+            .min()
+            .map(|d| d.as_secs())
+            .unwrap_or(900)
     }
 
     /// A source's saved state, as it applies to the URL now configured.
@@ -82,14 +146,15 @@ impl AppState {
         &self,
         topic_id: &str,
         format: Format,
-    ) -> Result<Option<Arc<RenderedFeed>>, FeedError> {
+        page: Option<usize>,
+    ) -> Result<Option<Arc<ServedFeed>>, FeedError> {
         let (config, topics) = self.current();
         let Some(topic) = topics.find(topic_id) else {
             return Ok(None);
         };
         let generation = self.store.generation();
         let config_version = Arc::as_ptr(&config) as usize;
-        let key = (topic_id.to_string(), format);
+        let key = (topic_id.to_string(), format, page);
         if let Some(cached) = self
             .cache
             .lock()
@@ -97,19 +162,20 @@ impl AppState {
             .get(&key)
         {
             if cached.generation == generation && cached.config_version == config_version {
-                return Ok(Some(Arc::clone(&cached.feed)));
+                return Ok(cached.feed.clone());
             }
         }
-        let feed = Arc::new(render_topic(&config, &topics, &self.store, topic, format)?);
+        let feed = render_topic(&config, &topics, &self.store, topic, format, page, false)?
+            .map(|feed| Arc::new(ServedFeed::new(feed)));
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
             key,
             CachedFeed {
                 generation,
                 config_version,
-                feed: Arc::clone(&feed),
+                feed: feed.clone(),
             },
         );
-        Ok(Some(feed))
+        Ok(feed)
     }
 }
 
@@ -121,31 +187,180 @@ pub enum FeedError {
     Render(#[from] publish::RenderError),
 }
 
-/// Selects a topic's newest stories and renders them; used by the server and by `export`.
+/// Renders one page of a topic's feed; used by the server and by `export`.
+///
+/// `page` `None` is the subscription document: the newest `max_items` stories. Archive pages
+/// (RFC 5005) hold the older ones in complete pages of `max_items`, page 1 the oldest, so a page
+/// once full never changes; `None` comes back for a page that does not exist. With
+/// `static_archives` archive pages link to each other as files rather than as `?page=N`.
 pub fn render_topic(
     config: &Config,
     topics: &Topics,
     store: &Store,
     topic: &TopicFeed,
     format: Format,
-) -> Result<RenderedFeed, FeedError> {
-    let stories = topic.select(store, config.settings.max_items, topics.priorities())?;
-    let meta = FeedMeta::new(config, &topic.id, &topic.title);
-    Ok(publish::render(&meta, &stories, format)?)
+    page: Option<usize>,
+    static_archives: bool,
+) -> Result<Option<RenderedFeed>, FeedError> {
+    let per_page = config.settings.max_items.max(1);
+    let found = topic.stories(store, None)?;
+    let total = found.len();
+    let archive_pages = total / per_page;
+    let range = match page {
+        None => 0..total.min(per_page),
+        Some(n) if n >= 1 && n <= archive_pages => {
+            (total - n * per_page)..(total - (n - 1) * per_page)
+        }
+        Some(_) => return Ok(None),
+    };
+    let stories = found[range]
+        .iter()
+        .cloned()
+        .map(|entry| StoryView::load(store, entry, topics.priorities()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut meta = FeedMeta::new(config, &topic.id, &topic.title);
+    meta.page = page;
+    meta.archive_pages = archive_pages;
+    meta.static_archives = static_archives;
+    Ok(Some(publish::render(&meta, &stories, format)?))
+}
+
+/// How many complete archive pages a topic has.
+pub fn archive_pages(
+    config: &Config,
+    store: &Store,
+    topic: &TopicFeed,
+) -> Result<usize, FeedError> {
+    Ok(topic.stories(store, None)?.len() / config.settings.max_items.max(1))
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    // Feeds are compressed once per change by the cache; everything else on the fly.
+    let pages = Router::new()
         .route("/", get(dashboard::page))
-        .route("/feeds/{file}", get(feed))
         .route("/healthz", get(healthz))
-        .layer(CompressionLayer::new().gzip(true).br(true))
+        .route("/opml", get(opml))
+        .route("/metrics", get(metrics_page))
+        .layer(CompressionLayer::new().gzip(true).br(true));
+    Router::new()
+        .route("/feeds/{file}", get(feed))
+        .route("/feed.xsl", get(stylesheet))
+        .merge(pages)
+        .layer(axum::middleware::from_fn(count_request))
         .with_state(state)
+}
+
+/// Counts each request by its route (the pattern, not the path) and status.
+async fn count_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(request).await;
+    crate::telemetry::record_request(&route, response.status().as_u16());
+    response
+}
+
+/// `GET /metrics`: counters as recorded, and gauges of the store and topics read now.
+async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
+    let gauges = tokio::task::spawn_blocking(move || {
+        let (_, topics) = state.current();
+        metrics::gauge!("vestnik_entries").set(state.store.entry_count() as f64);
+        if let Ok(bytes) = state.store.size_on_disk() {
+            metrics::gauge!("vestnik_store_bytes").set(bytes as f64);
+        }
+        for topic in topics.feeds() {
+            if let Ok(stories) = topic.stories(&state.store, None) {
+                if topic.is_all() {
+                    metrics::gauge!("vestnik_stories").set(stories.len() as f64);
+                }
+                metrics::gauge!("vestnik_topic_stories", "topic" => topic.id.clone())
+                    .set(stories.len() as f64);
+            }
+        }
+    })
+    .await;
+    if let Err(e) = gauges {
+        tracing::error!(error = %e, "cannot read the store's gauges");
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::telemetry::handle().render(),
+    )
+        .into_response()
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/xsl; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        publish::STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn opml(State(state): State<Arc<AppState>>) -> Response {
+    let (config, topics) = state.current();
+    (
+        [(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")],
+        crate::opml::feeds_opml(&config, &topics),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct FeedQuery {
+    page: Option<usize>,
+}
+
+/// Content codings a feed is kept in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Coding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+/// The best coding the client accepts: brotli, then gzip, else the plain bytes.
+fn negotiate(headers: &HeaderMap) -> Coding {
+    let Some(accept) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Coding::Identity;
+    };
+    let accepts = |name: &str| {
+        accept.split(',').any(|part| {
+            let mut pieces = part.split(';');
+            let coding = pieces.next().unwrap_or_default().trim();
+            let refused = pieces.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            coding.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    if accepts("br") {
+        Coding::Brotli
+    } else if accepts("gzip") {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
 }
 
 async fn feed(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
+    Query(query): Query<FeedQuery>,
     headers: HeaderMap,
 ) -> Response {
     let Some((topic, format)) = file
@@ -158,13 +373,19 @@ async fn feed(
         )
             .into_response();
     };
+    let page = query.page;
     let render_state = Arc::clone(&state);
     let topic_id = topic.clone();
-    let rendered = tokio::task::spawn_blocking(move || render_state.feed(&topic_id, format)).await;
-    let feed = match rendered {
+    let rendered =
+        tokio::task::spawn_blocking(move || render_state.feed(&topic_id, format, page)).await;
+    let served = match rendered {
         Ok(Ok(Some(feed))) => feed,
         Ok(Ok(None)) => {
-            return (StatusCode::NOT_FOUND, format!("no topic \"{topic}\"\n")).into_response()
+            let what = match page {
+                Some(n) => format!("no archive page {n} of topic \"{topic}\"\n"),
+                None => format!("no topic \"{topic}\"\n"),
+            };
+            return (StatusCode::NOT_FOUND, what).into_response();
         }
         Ok(Err(e)) => {
             tracing::error!(topic = %topic, error = %e, "cannot render a feed");
@@ -179,19 +400,59 @@ async fn feed(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
+    let feed = &served.feed;
+    let coding = match negotiate(&headers) {
+        Coding::Brotli if !served.brotli.is_empty() => Coding::Brotli,
+        Coding::Gzip | Coding::Brotli if !served.gzip.is_empty() => Coding::Gzip,
+        _ => Coding::Identity,
+    };
+    // Each coding is its own representation, so its strong ETag differs (RFC 9110 8.8.3).
+    let etag = match coding {
+        Coding::Identity => feed.etag.clone(),
+        Coding::Gzip => format!("\"{}-gz\"", feed.etag.trim_matches('"')),
+        Coding::Brotli => format!("\"{}-br\"", feed.etag.trim_matches('"')),
+    };
     let last_modified = httpdate::fmt_http_date(feed.last_modified.into());
-    let mut response = if is_not_modified(&headers, &feed) {
+    let mut response = if is_not_modified(&headers, feed) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut response = feed.bytes.clone().into_response();
+        let body = match coding {
+            Coding::Identity => feed.bytes.clone(),
+            Coding::Gzip => served.gzip.clone(),
+            Coding::Brotli => served.brotli.clone(),
+        };
+        let mut response = body.into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(format.content_type()),
         );
+        match coding {
+            Coding::Identity => {}
+            Coding::Gzip => {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            Coding::Brotli => {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+            }
+        }
         response
     };
+    let max_age = if page.is_some() {
+        // A complete archive page does not change.
+        86_400
+    } else {
+        state.max_age()
+    };
     let out = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&feed.etag) {
+    out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        out.insert(header::CACHE_CONTROL, value);
+    }
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
         out.insert(header::ETAG, etag);
     }
     if let Ok(date) = HeaderValue::from_str(&last_modified) {
@@ -200,16 +461,22 @@ async fn feed(
     response
 }
 
-/// RFC 9110: If-None-Match decides when present (weak comparison); else If-Modified-Since.
+/// RFC 9110: If-None-Match decides when present (weak comparison, any coding of this version);
+/// else If-Modified-Since.
 fn is_not_modified(headers: &HeaderMap, feed: &RenderedFeed) -> bool {
     if let Some(if_none_match) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
-        let ours = feed.etag.trim_start_matches("W/");
+        let ours = feed.etag.trim_start_matches("W/").trim_matches('"');
         return if_none_match
             .split(',')
-            .map(|tag| tag.trim().trim_start_matches("W/"))
+            .map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"'))
+            .map(|tag| {
+                tag.strip_suffix("-gz")
+                    .or_else(|| tag.strip_suffix("-br"))
+                    .unwrap_or(tag)
+            })
             .any(|tag| tag == "*" || tag == ours);
     }
     if let Some(since) = headers
@@ -228,6 +495,8 @@ struct Health {
     status: &'static str,
     started: DateTime<Utc>,
     entries: usize,
+    /// Why the last configuration edit was refused (`file:line:col: message`); empty when none.
+    config_errors: Vec<String>,
     sources: Vec<SourceHealth>,
 }
 
@@ -263,6 +532,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
         status: if healthy { "ok" } else { "degraded" },
         started: state.started,
         entries: state.store.entry_count(),
+        config_errors: state.config_errors(),
         sources,
     };
     Json(serde_json::to_value(health).unwrap_or_default())

@@ -371,6 +371,14 @@ impl Store {
         Ok(())
     }
 
+    /// The topics an entry was last indexed under (empty when never indexed or in none).
+    pub fn entry_topics(&self, id: &EntryId) -> Result<Vec<String>, StoreError> {
+        match self.entry_topics.get(id.0.as_bytes())? {
+            Some(bytes) => Ok(decode::<EntryTopics>(&bytes, "entry topics")?.topics),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// A topic's entries, newest first (by published time).
     pub fn topic_newest(
         &self,
@@ -425,6 +433,11 @@ impl Store {
         self.meta.insert(TOPIC_VERSIONS_KEY, bytes)?;
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// The store's size on disk, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
     }
 
     /// Changes whenever an entry is added or changed.

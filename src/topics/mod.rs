@@ -123,11 +123,25 @@ impl TopicFeed {
         limit: usize,
         priorities: &HashMap<String, i32>,
     ) -> Result<Vec<StoryView>, StoreError> {
+        self.stories(store, Some(limit))?
+            .into_iter()
+            .map(|found| StoryView::load(store, found, priorities))
+            .collect()
+    }
+
+    /// One entry of each story this feed carries, newest first, at most `limit` of them: cheap,
+    /// for paging through archives before loading whole stories.
+    pub fn stories(
+        &self,
+        store: &Store,
+        limit: Option<usize>,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
         let entries: Box<dyn Iterator<Item = Result<StoredEntry, StoreError>>> = if self.is_all() {
             Box::new(store.newest())
         } else {
             Box::new(store.topic_newest(&self.id))
         };
+        let limit = limit.unwrap_or(usize::MAX);
         let mut seen: HashSet<StoryId> = HashSet::new();
         let mut stories = Vec::with_capacity(limit.min(1024));
         for stored in entries {
@@ -135,10 +149,9 @@ impl TopicFeed {
                 break;
             }
             let stored = stored?;
-            if !seen.insert(stored.story_id.clone()) {
-                continue;
+            if seen.insert(stored.story_id.clone()) {
+                stories.push(stored);
             }
-            stories.push(StoryView::load(store, stored, priorities)?);
         }
         Ok(stories)
     }
@@ -152,6 +165,8 @@ pub struct StoryView {
     pub primary: StoredEntry,
     /// Earliest first.
     pub others: Vec<StoredEntry>,
+    /// The configured topics any of its entries matched, sorted (`all` is not among them).
+    pub topics: Vec<String>,
 }
 
 impl StoryView {
@@ -180,6 +195,12 @@ impl StoryView {
                 .then(a.entry.published.cmp(&b.entry.published))
                 .then_with(|| a.id.cmp(&b.id))
         });
+        let mut topics = Vec::new();
+        for member in &members {
+            topics.extend(store.entry_topics(&member.id)?);
+        }
+        topics.sort();
+        topics.dedup();
         let primary = members.remove(0);
         members.sort_by(|a, b| {
             a.entry
@@ -191,6 +212,7 @@ impl StoryView {
             id,
             primary,
             others: members,
+            topics,
         })
     }
 }

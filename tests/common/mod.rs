@@ -322,3 +322,21 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Starts an upstream serving `sources` (id, path, reply); returns it and each source's URL.
+pub async fn start_sources(
+    sources: &[(&'static str, &'static str, Reply)],
+) -> (Upstream, Vec<(&'static str, String)>) {
+    let upstream = Upstream::start(
+        sources
+            .iter()
+            .map(|(_, path, reply)| (*path, reply.clone()))
+            .collect(),
+    )
+    .await;
+    let named = sources
+        .iter()
+        .map(|(id, path, _)| (*id, upstream.url(path)))
+        .collect();
+    (upstream, named)
+}

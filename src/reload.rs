@@ -1,0 +1,126 @@
+//! Hot reload: the configuration's folder is watched (editors replace the file rather than write
+//! it in place, so the folder, not the file, is what to watch). A valid edit is compiled, the
+//! topic index brought up to date and the new configuration swapped in; an invalid one is
+//! refused, the running configuration kept, and its `file:line:col` errors logged and shown on
+//! the dashboard and in `/healthz` until a valid edit replaces them.
+//!
+//! What the swap reaches: topics and their feeds, feed metadata (titles, base URL, `max_items`,
+//! hub), the dashboard and health. The scheduler in `daemon.rs` still polls the sources it
+//! started with until it reads the shared configuration (see README, *Hot reload*).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+
+use crate::config::Config;
+use crate::serve::AppState;
+use crate::store::Store;
+use crate::topics::Topics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("cannot watch {path}: {source}")]
+    Watch {
+        path: String,
+        #[source]
+        source: notify::Error,
+    },
+}
+
+/// What one reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// The new configuration runs.
+    Applied,
+    /// Refused: these errors, as `file:line:col: message`.
+    Refused(Vec<String>),
+}
+
+/// Reads `path` again and applies it, or records why not. Blocking: call it off the runtime.
+pub fn reload_now(path: &Path, state: &AppState, store: &Store) -> Reloaded {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(e) => return refuse(state, e.errors()),
+    };
+    let topics = match Topics::compile(&config) {
+        Ok(topics) => topics,
+        Err(errors) => return refuse(state, errors.iter().map(ToString::to_string).collect()),
+    };
+    match topics.reindex_if_changed(store) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "topics changed: entries evaluated again"),
+        Err(e) => return refuse(state, vec![format!("cannot re-index topics: {e}")]),
+    }
+    tracing::info!(
+        file = %path.display(),
+        sources = config.sources.len(),
+        topics = config.topics.len(),
+        "configuration reloaded"
+    );
+    state.replace_config(Arc::new(config), Arc::new(topics));
+    Reloaded::Applied
+}
+
+fn refuse(state: &AppState, errors: Vec<String>) -> Reloaded {
+    for error in &errors {
+        tracing::error!(%error, "configuration edit refused; the running configuration stays");
+    }
+    state.set_config_errors(errors.clone());
+    Reloaded::Refused(errors)
+}
+
+/// A running watcher; dropping it stops watching.
+pub struct Watcher {
+    _debouncer: notify_debouncer_full::Debouncer<
+        notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
+}
+
+/// Watches the folder of `path` and reloads whenever the file is created, replaced or written.
+pub fn watch(
+    path: PathBuf,
+    state: Arc<AppState>,
+    store: Arc<Store>,
+) -> Result<Watcher, ReloadError> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_os_string());
+    let target = path.clone();
+    let mut debouncer = new_debouncer(
+        Duration::from_millis(250),
+        None,
+        move |result: DebounceEventResult| {
+            let Ok(events) = result else {
+                return;
+            };
+            let touched = events.iter().any(|event| {
+                event
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+            });
+            if touched && target.exists() {
+                reload_now(&target, &state, &store);
+            }
+        },
+    )
+    .map_err(|source| ReloadError::Watch {
+        path: folder.display().to_string(),
+        source,
+    })?;
+    debouncer
+        .watch(&folder, RecursiveMode::NonRecursive)
+        .map_err(|source| ReloadError::Watch {
+            path: folder.display().to_string(),
+            source,
+        })?;
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
+}

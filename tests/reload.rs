@@ -1,0 +1,115 @@
+//! Hot reload: editing `feeds.toml` the way editors do (write beside, rename over) changes what
+//! the running server publishes, and a broken edit keeps the running configuration.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{fixture_sources, load, write_config};
+use vestnik::daemon;
+
+/// Replaces the file as editors do: a new file renamed over the old one.
+fn replace(path: &std::path::Path, text: &str) {
+    let partial = path.with_extension("toml.swp");
+    std::fs::write(&partial, text).unwrap();
+    std::fs::rename(&partial, path).unwrap();
+}
+
+async fn healthz(base: &str) -> serde_json::Value {
+    reqwest::get(format!("{base}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits for the watcher to act; the guard only stops a broken watcher from hanging the test.
+async fn until<F, Fut>(mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the configuration change was not picked up");
+}
+
+#[tokio::test]
+async fn an_edit_applies_without_restart_and_a_broken_one_is_refused() {
+    let sources = fixture_sources();
+    let (_upstream, named) = common::start_sources(&sources).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topic = "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = 'НКО'\n";
+    let path = write_config(dir.path(), "127.0.0.1:8080", &named, topic);
+    let original = std::fs::read_to_string(&path).unwrap();
+    let config = load(&path);
+    let store = daemon::open_store(&config).unwrap();
+    let topics = daemon::compile_topics(&config).unwrap();
+    daemon::poll_once(&config, &store, &topics, &config.sources.clone(), |_| {})
+        .await
+        .unwrap();
+    let state = vestnik::serve::AppState::new(Arc::new(config), topics, Arc::clone(&store));
+    let _watcher =
+        vestnik::reload::watch(path.clone(), Arc::clone(&state), Arc::clone(&store)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, vestnik::serve::router(state)).await });
+    let intl = format!("{base}/feeds/intl.rss");
+    assert_eq!(reqwest::get(&intl).await.unwrap().status(), 404);
+
+    // A broken query: refused, reported with file:line:col, the old topics still served.
+    replace(
+        &path,
+        &format!("{original}[[topic]]\nid = \"intl\"\ntitle = \"Intl\"\nquery = 'Китай AND ('\n"),
+    );
+    until(|| async {
+        !healthz(&base).await["config_errors"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    let errors = healthz(&base).await["config_errors"].clone();
+    let error = errors[0].as_str().unwrap();
+    let line = original.lines().count() + 4;
+    assert!(error.contains(&format!("feeds.toml:{line}:")), "{error}");
+    let dashboard = reqwest::get(format!("{base}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dashboard.contains("Configuration errors") && dashboard.contains(&format!(":{line}:")));
+    assert_eq!(reqwest::get(&intl).await.unwrap().status(), 404);
+    assert_eq!(
+        reqwest::get(format!("{base}/feeds/ngo.rss"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Fixed: the new topic is published with its matching stories, the error is gone.
+    replace(
+        &path,
+        &format!(
+            "{original}[[topic]]\nid = \"intl\"\ntitle = \"Intl\"\nquery = 'Китай OR Беларусь'\n"
+        ),
+    );
+    until(|| async { reqwest::get(&intl).await.unwrap().status() == 200 }).await;
+    assert!(healthz(&base).await["config_errors"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let body = reqwest::get(&intl).await.unwrap().bytes().await.unwrap();
+    let channel = rss::Channel::read_from(&body[..]).unwrap();
+    assert!(
+        !channel.items.is_empty(),
+        "the new topic was evaluated on stored entries"
+    );
+}
