@@ -34,7 +34,7 @@ pub fn feeds_opml(config: &Config, topics: &Topics) -> String {
         body.push_str(&format!(
             "    <outline type=\"rss\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{}\" htmlUrl=\"{}\"/>\n",
             escape(&url),
-            escape(&format!("{base}/")),
+            escape(format!("{base}/")),
             title = escape(&topic.title),
         ));
     }
