@@ -205,7 +205,7 @@ fn export_writes_every_feed() {
     for name in [
         "all.rss", "all.atom", "all.json", "ngo.rss", "ngo.atom", "ngo.json",
     ] {
-        let bytes = std::fs::read(out.join(name)).unwrap();
+        let bytes = std::fs::read(out.join("feeds").join(name)).unwrap();
         if name.ends_with(".json") {
             serde_json::from_slice::<serde_json::Value>(&bytes).unwrap();
         } else {
@@ -326,7 +326,7 @@ async fn topic_explain_reads_a_stored_entry_by_its_feed_id() {
     .status
     .success());
     let feed: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("intl.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("feeds/intl.json")).unwrap()).unwrap();
     let item = feed["items"]
         .as_array()
         .unwrap()
