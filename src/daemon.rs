@@ -211,6 +211,12 @@ pub async fn run_with_clock(
                 None
             }
         };
+    // WebSub: the hub hears of each changed feed (a no-op without `settings.hub`).
+    serve::websub::spawn(
+        Arc::clone(&state),
+        std::time::Duration::from_secs(5),
+        stop_rx.clone(),
+    );
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, serve::router(state))

@@ -17,7 +17,7 @@ const PER_PAGE: usize = 4;
 
 struct Setup {
     dir: tempfile::TempDir,
-    _upstream: Upstream,
+    upstream: Upstream,
     config: vestnik::config::Config,
     store: Arc<vestnik::store::Store>,
     base: String,
@@ -55,7 +55,7 @@ async fn setup(extra_settings: &str) -> Setup {
     tokio::spawn(async move { axum::serve(listener, vestnik::serve::router(state)).await });
     Setup {
         dir,
-        _upstream: upstream,
+        upstream,
         config,
         store,
         base: format!("http://{listen}"),
@@ -539,4 +539,64 @@ async fn metrics_count_polls_requests_and_store_sizes() {
     assert!(value("vestnik_store_bytes ") > 0.0);
     assert!(value("vestnik_http_requests_total{route=\"/feeds/{file}\",status=\"200\"}") >= 1.0);
     assert!(value("vestnik_http_requests_total{route=\"/feeds/{file}\",status=\"404\"}") >= 1.0);
+}
+
+/// A loopback hub: every ping's form body is recorded.
+async fn start_hub() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let pings = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&pings);
+    let app = axum::Router::new().route(
+        "/hub",
+        axum::routing::post(move |body: String| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock().unwrap().push(body);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hub", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, pings)
+}
+
+#[tokio::test]
+async fn the_hub_is_pinged_when_a_feed_changes() {
+    let (hub, pings) = start_hub().await;
+    let setup = setup(&format!("hub = \"{hub}\"\n")).await;
+    let topics = daemon::compile_topics(&setup.config).unwrap();
+    let state = vestnik::serve::AppState::new(
+        Arc::new(setup.config.clone()),
+        Arc::clone(&topics),
+        Arc::clone(&setup.store),
+    );
+    let mut notifier = vestnik::serve::websub::Notifier::new(Arc::clone(&state));
+    assert!(
+        notifier.check().await.is_empty(),
+        "the first check only records"
+    );
+    assert!(notifier.check().await.is_empty(), "nothing changed");
+    assert!(pings.lock().unwrap().is_empty());
+
+    // A new item in one source changes `all` (and not `ngo`, which it does not match).
+    setup.upstream.set("/belta/feed.json", common::Reply::ok("application/feed+json", r#"{"version":"https://jsonfeed.org/version/1.1","title":"BelTA","items":[{"id":"new-1","url":"https://www.belta.by/new-1","title":"Урожай льна","content_html":"<p>Лён убран</p>","date_published":"2030-11-25T20:00:00+03:00"}]}"#.as_bytes().to_vec()));
+    let belta = setup.config.source("belta").unwrap().clone();
+    daemon::poll_once(&setup.config, &setup.store, &topics, &[belta], |_| {})
+        .await
+        .unwrap();
+    let pinged = notifier.check().await;
+    let all: Vec<String> = ["rss", "atom", "json"]
+        .iter()
+        .map(|ext| format!("{}/feeds/all.{ext}", setup.base))
+        .collect();
+    assert_eq!(pinged, all);
+    let bodies = pings.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 3);
+    assert!(bodies[0].contains("hub.mode=publish"), "{bodies:?}");
+    let encoded: String = url::form_urlencoded::byte_serialize(all[0].as_bytes()).collect();
+    assert!(
+        bodies[0].contains(&format!("hub.url={encoded}")),
+        "{bodies:?}"
+    );
 }
