@@ -172,11 +172,16 @@ pub async fn run(
     let state = AppState::new(Arc::clone(&config), Arc::clone(&topics), Arc::clone(&store));
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, serve::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|stop| *stop).await;
-            })
-            .await
+        let stopped = async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        };
+        serve::limits::serve(
+            listener,
+            serve::router(state),
+            serve::limits::Limits::default(),
+            stopped,
+        )
+        .await
     });
 
     let retention = tokio::spawn(retention_loop(

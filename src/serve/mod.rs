@@ -5,6 +5,7 @@
 //! hash comparison, not a render.
 
 mod dashboard;
+pub mod limits;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
