@@ -82,7 +82,7 @@ const WORDS: &[&str] = &[
 /// The title of item `k` of source `s` as served in `round`: every seventh item is edited each
 /// round, so updates in place are exercised too.
 fn title(s: usize, k: usize, round: usize) -> String {
-    let edit = if k % 7 == 0 {
+    let edit = if k.is_multiple_of(7) {
         format!(" (обновлено {round})")
     } else {
         String::new()
@@ -141,7 +141,10 @@ fn canonical(s: usize, k: usize) -> String {
 
 /// Starts the binary with JSON logs on stderr; returns the child and the sources whose poll
 /// it reported done ("polled" with status Ingested), as they are reported.
-fn start(config: &Path, command: &str) -> (Child, Arc<Mutex<Vec<(String, Instant)>>>) {
+/// Sources whose poll the daemon reported done, and when.
+type Reported = Arc<Mutex<Vec<(String, Instant)>>>;
+
+fn start(config: &Path, command: &str) -> (Child, Reported) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vestnik"))
         .args([
             "--config",
@@ -377,7 +380,7 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
         "stories left pending after a full poll"
     );
     // Edited items carry their latest title, updated in place.
-    let edited = items(0, last).find(|k| k % 7 == 0).unwrap();
+    let edited = items(0, last).find(|k| k.is_multiple_of(7)).unwrap();
     let entry = store
         .newest()
         .map(Result::unwrap)

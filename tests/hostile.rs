@@ -174,7 +174,7 @@ fn assert_inert_xml(xml: &str, whence: &str) {
     // Atom's type="text" is plain text by definition: shown literally, never parsed. Titles
     // are held to HTML rules whatever their type (RSS readers often render them as HTML).
     let mut plain = false;
-    let mut check = |text: &mut String, element: &str, plain: bool, texts: &mut usize| {
+    let check = |text: &mut String, element: &str, plain: bool, texts: &mut usize| {
         if text.is_empty() {
             return;
         }
