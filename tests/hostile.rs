@@ -252,8 +252,13 @@ fn assert_inert_json(value: &serde_json::Value, key: &str, whence: &str) {
     }
 }
 
+/// The two tests that poll many items run one at a time, so that the bomb test's peak memory
+/// is its own.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xss_vectors_come_out_inert_in_every_feed_and_on_the_dashboard() {
+    let _heavy = HEAVY.lock().await;
     let vectors = vectors();
     assert!(vectors.len() >= 100, "{} vectors", vectors.len());
     let upstream = Upstream::start(vec![
@@ -292,9 +297,8 @@ async fn xss_vectors_come_out_inert_in_every_feed_and_on_the_dashboard() {
         .unwrap();
     for report in &reports {
         assert!(report.error.is_none(), "{report:?}");
-        // Junk links resolve against the feed's URL, so the same vector as a link in two
-        // sources is one article: updated rather than inserted.
-        // Hostile markup in an HTML list page swallows the items after it (`<textarea>`,
+        // A vector that is a relative link (`%3Cscript…`) is the same article in every source
+        // (updated rather than inserted). Hostile markup in an HTML list page swallows the items after it (`<textarea>`,
         // `<xmp>`, unclosed tags), as in a browser: fewer items, none of them dangerous.
         assert!(
             report.inserted + report.updated >= vectors.len() / 3,
@@ -308,13 +312,10 @@ async fn xss_vectors_come_out_inert_in_every_feed_and_on_the_dashboard() {
             let url = format!("{base}/feeds/{topic}.{ext}");
             let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
             assert_inert_xml(&body, &url);
-            // The items reached the feed (none was dropped to make it safe), except where a
-            // junk link made two sources' items one article, whose latest title won.
+            // The items reached the feed: none was dropped to make it safe.
             if topic == "all" {
-                let present = (0..vectors.len())
-                    .filter(|i| body.contains(&format!("RSS-новость {i}:")))
-                    .count();
-                assert!(present >= vectors.len() / 2, "{url}: {present} RSS items");
+                let items = body.matches("<item>").count() + body.matches("<entry>").count();
+                assert!(items >= vectors.len(), "{url}: {items} items");
             }
         }
         let url = format!("{base}/feeds/{topic}.json");
@@ -380,6 +381,7 @@ fn external_entity() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_bombs_neither_expand_nor_grow_memory() {
+    let _heavy = HEAVY.lock().await;
     let bombs = [
         ("/laughs", billion_laughs()),
         ("/quadratic", quadratic_blowup()),
