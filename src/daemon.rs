@@ -203,7 +203,7 @@ pub async fn run_with_clock(
 
     let state = AppState::new(Arc::clone(&config), Arc::clone(&topics), Arc::clone(&store));
     // Hot reload of topics, feeds and what the dashboard shows (see reload.rs).
-    let _watcher =
+    let watcher =
         match crate::reload::watch(config.path.clone(), Arc::clone(&state), Arc::clone(&store)) {
             Ok(watcher) => Some(watcher),
             Err(e) => {
@@ -212,18 +212,23 @@ pub async fn run_with_clock(
             }
         };
     // WebSub: the hub hears of each changed feed (a no-op without `settings.hub`).
-    serve::websub::spawn(
+    let websub = serve::websub::spawn(
         Arc::clone(&state),
         std::time::Duration::from_secs(5),
         stop_rx.clone(),
     );
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, serve::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|stop| *stop).await;
-            })
-            .await
+        let stopped = async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        };
+        serve::limits::serve(
+            listener,
+            serve::router(state),
+            serve::limits::Limits::default(),
+            stopped,
+        )
+        .await
     });
 
     let retention = tokio::spawn(retention_loop(
@@ -262,7 +267,13 @@ pub async fn run_with_clock(
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "cannot flush the store at shutdown");
     }
-    match server.await {
+    let served = server.await;
+    // Every task that holds the store ends before `run` returns, so the store closes with it.
+    let _ = websub.await;
+    if let Some(watcher) = watcher {
+        let _ = tokio::task::spawn_blocking(move || watcher.stop()).await;
+    }
+    match served {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(DaemonError::Serve(e)),
         Err(e) => tracing::error!(error = %e, "the HTTP server task failed"),

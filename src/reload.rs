@@ -74,10 +74,18 @@ fn refuse(state: &AppState, errors: Vec<String>) -> Reloaded {
 
 /// A running watcher; dropping it stops watching.
 pub struct Watcher {
-    _debouncer: notify_debouncer_full::Debouncer<
+    debouncer: notify_debouncer_full::Debouncer<
         notify::RecommendedWatcher,
         notify_debouncer_full::RecommendedCache,
     >,
+}
+
+impl Watcher {
+    /// Stops watching and waits for the watcher's thread, which holds the store: after this the
+    /// store can be closed (and opened again by another process).
+    pub fn stop(self) {
+        self.debouncer.stop();
+    }
 }
 
 /// Watches the folder of `path` and reloads whenever the file is created, replaced or written.
@@ -120,7 +128,5 @@ pub fn watch(
             path: folder.display().to_string(),
             source,
         })?;
-    Ok(Watcher {
-        _debouncer: debouncer,
-    })
+    Ok(Watcher { debouncer })
 }

@@ -37,6 +37,11 @@ fn is_tracking_parameter(name: &str) -> bool {
 /// dropped; `None` when it is not an http(s) URL.
 pub fn reader_link(link: &str, base: Option<&Url>) -> Option<Url> {
     let link = link.trim();
+    // Markup or quotes are never part of a link as written (a real one has them escaped); such a
+    // "link" is junk or an attack, and resolved against the feed's URL it would become one.
+    if link.contains(['<', '>', '"', '`']) || link.contains(|c: char| c.is_control()) {
+        return None;
+    }
     let mut url = match base {
         Some(base) => base.join(link).ok()?,
         None => Url::parse(link).ok()?,
@@ -92,6 +97,20 @@ pub fn canonical_url(link: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markup_is_not_a_link() {
+        let base = Url::parse("https://example.org/rss").unwrap();
+        for junk in [
+            "<script>alert(1)</script>",
+            "<a href=\"x\">x</a>",
+            "x\u{1}y",
+            "`javascript:alert(1)`",
+        ] {
+            assert_eq!(reader_link(junk, Some(&base)), None, "{junk}");
+        }
+        assert!(reader_link("/news/1?a=1", Some(&base)).is_some());
+    }
 
     fn canon(link: &str) -> String {
         canonical_url(&reader_link(link, None).unwrap())

@@ -62,12 +62,30 @@ fn is_invisible(c: char) -> bool {
 pub fn title_text(title_html: &str) -> String {
     // Some feeds escape entities twice (`&amp;laquo;`); one more decoding pass over a title is
     // harmless because a title has no markup left to protect.
-    let text = html_to_text(title_html).replace("\n\n", " ");
+    let mut text = html_to_text(title_html).replace("\n\n", " ");
     if text.contains('&') {
-        clean_line(&html_escape::decode_html_entities(&text))
-    } else {
-        text
+        text = clean_line(&html_escape::decode_html_entities(&text));
     }
+    // A title is text, but many feed readers render RSS titles as HTML: markup that was
+    // escaped once too often (or came as a plain-text title) is removed too, so no output feed
+    // carries a tag in a title even as escaped text.
+    for _ in 0..3 {
+        if !looks_like_markup(&text) {
+            break;
+        }
+        text = html_to_text(&text).replace("\n\n", " ");
+    }
+    text
+}
+
+/// `<` followed by what starts a tag, an end tag, a comment or a declaration.
+fn looks_like_markup(text: &str) -> bool {
+    text.match_indices('<').any(|(i, _)| {
+        text[i + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
+    })
 }
 
 /// Sanitized HTML: safe elements and attributes only, relative URLs resolved against `base`;

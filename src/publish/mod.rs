@@ -85,8 +85,14 @@ impl FeedMeta {
             .sources
             .iter()
             .map(|s| {
+                // Titles from feeds.toml (or an imported OPML file) are text like any other:
+                // markup in them never reaches a feed.
                 let outlet = Outlet {
-                    title: s.title.clone().unwrap_or_else(|| s.id.clone()),
+                    title: s
+                        .title
+                        .as_deref()
+                        .map(crate::normalize::text::title_text)
+                        .unwrap_or_else(|| s.id.clone()),
                     url: s.url.to_string(),
                 };
                 (s.id.clone(), outlet)
@@ -94,13 +100,14 @@ impl FeedMeta {
             .collect();
         FeedMeta {
             topic_id: topic_id.to_string(),
-            title: title.to_string(),
+            title: crate::normalize::text::title_text(title),
             base_url: config.settings.base_url.clone(),
             outlets,
             topic_titles: config
                 .topics
                 .iter()
-                .map(|t| (t.id.clone(), t.title.clone()))
+                // Operators' titles reach readers' HTML too: markup goes, as from any title.
+                .map(|t| (t.id.clone(), crate::normalize::text::title_text(&t.title)))
                 .collect(),
             hub: config.settings.hub.clone(),
             page: None,

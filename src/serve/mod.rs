@@ -5,6 +5,7 @@
 //! hash comparison, not a render.
 
 mod dashboard;
+pub mod limits;
 pub mod websub;
 
 use std::collections::HashMap;

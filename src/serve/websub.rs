@@ -86,7 +86,11 @@ impl Notifier {
 }
 
 /// Checks every `every` until stopped, when the store or the configuration moved.
-pub fn spawn(state: Arc<AppState>, every: Duration, mut stop: watch::Receiver<bool>) {
+pub fn spawn(
+    state: Arc<AppState>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut notifier = Notifier::new(Arc::clone(&state));
         let mut last = None;
@@ -104,5 +108,5 @@ pub fn spawn(state: Arc<AppState>, every: Duration, mut stop: watch::Receiver<bo
                 _ = tokio::time::sleep(every) => {}
             }
         }
-    });
+    })
 }

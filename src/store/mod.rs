@@ -440,6 +440,57 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
+    /// Checks the invariants that the transactions in [`Store::upsert`] keep, and returns every
+    /// breach found (empty when the store is whole): each entry decodes, has exactly one time
+    /// row and is named by the keys that point to it; each time row and key points to an entry.
+    /// Used after a hard kill, by the crash test.
+    pub fn verify(&self) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        let mut ids = std::collections::HashSet::new();
+        for row in self.entries.iter() {
+            let (key, value) = row?;
+            let id = String::from_utf8_lossy(&key).into_owned();
+            match decode::<StoredEntry>(&value, "entry") {
+                Ok(stored) => {
+                    if stored.id.0 != id {
+                        problems.push(format!("entry {id} says its id is {}", stored.id.0));
+                    }
+                    let row = time_key(stored.entry.published, &stored.id);
+                    if !self.by_time.contains_key(&row)? {
+                        problems.push(format!("entry {id} has no time row"));
+                    }
+                }
+                Err(e) => problems.push(format!("entry {id}: {e}")),
+            }
+            ids.insert(id);
+        }
+        let mut timed = std::collections::HashMap::<String, usize>::new();
+        for row in self.by_time.iter().keys() {
+            let key = row?;
+            let id = String::from_utf8_lossy(key.get(8..).unwrap_or_default()).into_owned();
+            if !ids.contains(&id) {
+                problems.push(format!("a time row points to missing entry {id}"));
+            }
+            *timed.entry(id).or_default() += 1;
+        }
+        for (id, rows) in timed {
+            if rows > 1 {
+                problems.push(format!("entry {id} has {rows} time rows"));
+            }
+        }
+        for row in self.keys.iter() {
+            let (key, id) = row?;
+            let id = String::from_utf8_lossy(&id).into_owned();
+            if !ids.contains(&id) {
+                problems.push(format!(
+                    "key {} points to missing entry {id}",
+                    String::from_utf8_lossy(&key)
+                ));
+            }
+        }
+        Ok(problems)
+    }
+
     /// Changes whenever an entry is added or changed.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)

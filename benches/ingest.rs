@@ -1,0 +1,131 @@
+//! The whole ingest pipeline on one big feed against a raw quick-xml scan of the same bytes, in
+//! the same run: `cargo bench --bench ingest -- FEED [RUNS]` (FEED from `bench/gen.py`; RUNS
+//! defaults to 5). Not part of CI; `bench/run.sh` runs it.
+//!
+//! Vestnik's side is what a poll does: an HTTP GET over loopback, charset decision, repair and
+//! parse, normalize (chrome, text, sanitized HTML, canonical URL, dates, language), identity,
+//! one sled transaction per entry, stories, topics (the shipped `feeds.toml` topics) and the
+//! flush, into a fresh store each run. The baseline reads every XML event of the same bytes with
+//! quick-xml and touches each text, which is the least any feed reader must do.
+
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn raw_scan(bytes: &[u8]) -> usize {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut text_bytes = 0;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Text(t)) => text_bytes += t.len(),
+            Ok(quick_xml::events::Event::CData(t)) => text_bytes += t.len(),
+            Ok(_) => {}
+            Err(e) => panic!("quick-xml: {e}"),
+        }
+        buf.clear();
+    }
+    text_bytes
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: cargo bench --bench ingest -- FEED [RUNS]");
+        std::process::exit(2);
+    };
+    let runs: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);
+    let bytes = std::fs::read(path).expect("the feed file");
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds.toml"))
+        .expect("feeds.toml");
+    let topics = shipped
+        .find("[[topic]]")
+        .map(|at| &shipped[at..])
+        .unwrap_or("");
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let body = bytes.clone();
+    let upstream = runtime.block_on(async move {
+        let app = axum::Router::new().route(
+            "/big.rss",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { ([("content-type", "application/rss+xml")], body) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    });
+
+    let mut vestnik = Vec::new();
+    let mut stored = 0;
+    for _ in 0..runs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_path = dir.path().join("feeds.toml");
+        std::fs::write(
+            &config_path,
+            format!(
+                "[settings]\ndata_dir = \"data\"\nretention = \"36500d\"\nmax_body_size = 104857600\n\n[[source]]\nid = \"big\"\nurl = \"http://{upstream}/big.rss\"\n\n{topics}"
+            ),
+        )
+        .expect("config");
+        let config = vestnik::config::Config::load(&config_path).expect("config loads");
+        let store = vestnik::daemon::open_store(&config).expect("store");
+        let compiled = vestnik::daemon::compile_topics(&config).expect("topics");
+        let started = Instant::now();
+        let reports = runtime
+            .block_on(vestnik::daemon::poll_once(
+                &config,
+                &store,
+                &compiled,
+                &config.sources,
+                |_| {},
+            ))
+            .expect("poll");
+        vestnik.push(started.elapsed());
+        assert!(reports[0].error.is_none(), "{:?}", reports[0]);
+        stored = reports[0].inserted;
+    }
+
+    let mut scan = Vec::new();
+    let mut text = 0;
+    for _ in 0..runs.max(5) * 4 {
+        let started = Instant::now();
+        text = std::hint::black_box(raw_scan(std::hint::black_box(&bytes)));
+        scan.push(started.elapsed());
+    }
+
+    let (v, s) = (median(vestnik), median(scan));
+    println!(
+        "feed: {path}, {:.1} MB, {stored} entries stored, {:.1} MB of text seen by the scan",
+        bytes.len() as f64 / 1e6,
+        text as f64 / 1e6
+    );
+    println!(
+        "vestnik whole pipeline: median {:.3} s of {runs} runs ({:.0} items/s, {:.1} MB/s)",
+        v.as_secs_f64(),
+        stored as f64 / v.as_secs_f64(),
+        bytes.len() as f64 / 1e6 / v.as_secs_f64()
+    );
+    println!(
+        "quick-xml raw scan:     median {:.4} s of {} runs ({:.0} MB/s)",
+        s.as_secs_f64(),
+        runs.max(5) * 4,
+        bytes.len() as f64 / 1e6 / s.as_secs_f64()
+    );
+    println!(
+        "ratio: {:.1}x (goal: within 15x)",
+        v.as_secs_f64() / s.as_secs_f64()
+    );
+}

@@ -1,0 +1,116 @@
+//! Limits that keep strangers' clients from starving feed readers: header size and count, time
+//! to send the request head (slowloris), time to answer, and open connections.
+//!
+//! Kept apart from the routes on purpose: [`harden`] wraps any router, and [`serve`] replaces
+//! `axum::serve` with an accept loop whose hyper connections have these limits set (axum's own
+//! loop sets no timer, so it has no header read timeout).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower_http::timeout::TimeoutLayer;
+
+/// The limits in force.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The whole request head must arrive within this.
+    pub header_read_timeout: Duration,
+    /// A handler that takes longer is answered 408.
+    pub request_timeout: Duration,
+    /// Bytes buffered for one request head (hyper answers 431 past it).
+    pub max_header_bytes: usize,
+    /// Header lines in one request.
+    pub max_headers: usize,
+    /// Open connections; more wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_connections: 512,
+        }
+    }
+}
+
+/// Adds the per-request limits to a router.
+pub fn harden(router: Router, limits: &Limits) -> Router {
+    router.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        limits.request_timeout,
+    ))
+}
+
+/// Serves `router` on `listener` with the connection limits until `shutdown` resolves, then
+/// stops accepting and lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = harden(router, &limits);
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits.max_header_bytes as u32);
+    let builder = Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::trace!(error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
