@@ -55,6 +55,8 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the store's flush task failed: {0}")]
+    Task(String),
     #[error(
         "the store at {path} has schema version {found}; this Vestnik reads version {expected}"
     )]
@@ -75,13 +77,25 @@ pub struct Store {
     publications: sled::Tree,
     /// Counts changes to what feeds show, so published feeds know when to render again.
     generation: AtomicU64,
+    /// Flushes asked for, and (under the lock) the last request the last flush covered: polls
+    /// flushing at once share one flush (group commit).
+    flush_requests: AtomicU64,
+    flushed_upto: tokio::sync::Mutex<u64>,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// sled's page cache.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(path).open()?;
+        // sled caches up to 1 GiB by default; what feeds read is the newest entries, and the
+        // OS caches the file anyway, so a small cache keeps the daemon's memory flat.
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         let meta = db.open_tree("meta")?;
         match meta.get(SCHEMA_KEY)? {
             Some(found) => {
@@ -110,70 +124,64 @@ impl Store {
             publications: db.open_tree("source_publications")?,
             db,
             generation: AtomicU64::new(1),
+            flush_requests: AtomicU64::new(0),
+            flushed_upto: tokio::sync::Mutex::new(0),
         })
     }
 
     /// Stores an entry, or updates the stored entry that any of `keys` already identifies.
     pub fn upsert(&self, entry: Entry, keys: &[IdentityKey]) -> Result<Upsert, StoreError> {
-        let Some(first_key) = keys.first() else {
-            return Err(StoreError::Corrupt {
-                what: "an entry without identity keys".into(),
-                source: serde::de::Error::custom("no keys"),
-            });
-        };
+        let mut outcomes = self.upsert_all(vec![(entry, keys.to_vec())])?;
+        outcomes.pop().ok_or_else(|| StoreError::Corrupt {
+            what: "an upsert without an outcome".into(),
+            source: serde::de::Error::custom("no outcome"),
+        })
+    }
+
+    /// [`Store::upsert`] for each of a poll's entries, in one transaction: sled runs every
+    /// transaction under one global lock, so a poll's twenty entries cost one turn, not twenty.
+    pub fn upsert_all(
+        &self,
+        batch: Vec<(Entry, Vec<IdentityKey>)>,
+    ) -> Result<Vec<Upsert>, StoreError> {
         let result = (&self.entries, &self.keys, &self.by_time).transaction(
             |(entries, key_index, by_time)| {
-                let mut existing = None;
-                for key in keys {
-                    if let Some(id) = key_index.get(key.0.as_bytes())? {
-                        existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
-                        break;
-                    }
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for (entry, keys) in &batch {
+                    outcomes.push(upsert_one(entries, key_index, by_time, entry, keys)?);
                 }
-                let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
-                    Some(old) => {
-                        let old = old?;
-                        let merged = merge(&old, entry.clone());
-                        if merged == old {
-                            Upsert::Unchanged(old.id.clone())
-                        } else {
-                            by_time.remove(time_key(old.entry.published, &old.id))?;
-                            by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
-                            write_entry(entries, &merged)?;
-                            Upsert::Updated(old.id)
-                        }
-                    }
-                    None => {
-                        let id = EntryId::from_key(first_key);
-                        let stored = StoredEntry {
-                            story_id: id.clone(),
-                            id: id.clone(),
-                            entry: entry.clone(),
-                        };
-                        by_time.insert(time_key(stored.entry.published, &id), &[])?;
-                        write_entry(entries, &stored)?;
-                        Upsert::Inserted(id)
-                    }
-                };
-                for key in keys {
-                    key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
-                }
-                Ok(outcome)
+                Ok(outcomes)
             },
         );
-        let outcome = result.map_err(|e| match e {
+        let outcomes = result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
         })?;
-        if !matches!(outcome, Upsert::Unchanged(_)) {
+        if outcomes.iter().any(|o| !matches!(o, Upsert::Unchanged(_))) {
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// Waits until everything written so far is on disk (as far as sled can promise).
+    ///
+    /// Callers that arrive while a flush runs wait for the next one, which covers them all: a
+    /// thousand polls finishing together cost a few flushes, not a thousand.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let ticket = self.flush_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut flushed_upto = self.flushed_upto.lock().await;
+        if *flushed_upto >= ticket {
+            return Ok(());
+        }
+        // Every request counted so far was made after its writes: this flush covers them.
+        let covers = self.flush_requests.load(Ordering::SeqCst);
+        // sled 0.34.7's flush_async deadlocks when called concurrently (spacejam/sled#1308,
+        // fixed only on its unreleased main): flush synchronously on tokio's blocking pool.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+        *flushed_upto = covers;
         Ok(())
     }
 
@@ -267,6 +275,58 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T,
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
+/// One entry's upsert inside a transaction (later entries of the batch see earlier ones).
+fn upsert_one(
+    entries: &TransactionalTree,
+    key_index: &TransactionalTree,
+    by_time: &TransactionalTree,
+    entry: &Entry,
+    keys: &[IdentityKey],
+) -> TxResult<Upsert> {
+    let mut existing = None;
+    for key in keys {
+        if let Some(id) = key_index.get(key.0.as_bytes())? {
+            existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
+            break;
+        }
+    }
+    let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
+        Some(old) => {
+            let old = old?;
+            let merged = merge(&old, entry.clone());
+            if merged == old {
+                Upsert::Unchanged(old.id.clone())
+            } else {
+                by_time.remove(time_key(old.entry.published, &old.id))?;
+                by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
+                write_entry(entries, &merged)?;
+                Upsert::Updated(old.id)
+            }
+        }
+        None => {
+            let Some(first_key) = keys.first() else {
+                return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
+                    what: "an entry without identity keys".into(),
+                    source: serde::de::Error::custom("no keys"),
+                }));
+            };
+            let id = EntryId::from_key(first_key);
+            let stored = StoredEntry {
+                story_id: id.clone(),
+                id: id.clone(),
+                entry: entry.clone(),
+            };
+            by_time.insert(time_key(stored.entry.published, &id), &[])?;
+            write_entry(entries, &stored)?;
+            Upsert::Inserted(id)
+        }
+    };
+    for key in keys {
+        key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
+    }
+    Ok(outcome)
+}
+
 fn read_entry(entries: &TransactionalTree, id: &EntryId) -> TxResult<Option<StoredEntry>> {
     match entries.get(id.0.as_bytes())? {
         Some(bytes) => decode(&bytes, "entry")
@@ -292,6 +352,7 @@ mod tests {
     use super::*;
     use crate::cluster::identity_keys;
     use chrono::Duration;
+    use std::sync::Arc;
 
     fn entry(link: &str, guid: &str, title: &str, hours_ago: i64) -> Entry {
         let now = Utc::now();
@@ -368,6 +429,57 @@ mod tests {
             store.source_state("s").unwrap().unwrap().etag.as_deref(),
             Some("\"x\"")
         );
+    }
+
+    #[test]
+    fn a_batch_is_one_transaction_that_sees_its_own_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let item = |link: &str, title: &str| {
+            let e = entry(link, link, title, 2);
+            let keys = identity_keys(&e);
+            (e, keys)
+        };
+        // The same item twice in one feed, and another: the second copy finds the first.
+        let outcomes = store
+            .upsert_all(vec![
+                item("https://a.ru/1", "Первая"),
+                item("https://a.ru/1", "Первая, исправленная"),
+                item("https://a.ru/2", "Вторая"),
+            ])
+            .unwrap();
+        assert!(matches!(outcomes[0], Upsert::Inserted(_)));
+        assert_eq!(outcomes[1], Upsert::Updated(outcomes[0].id().clone()));
+        assert!(matches!(outcomes[2], Upsert::Inserted(_)));
+        assert_eq!(store.entry_count(), 2);
+        assert_eq!(
+            store.entry(outcomes[0].id()).unwrap().unwrap().entry.title,
+            "Первая, исправленная"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_flushes_all_complete_and_share_the_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let mut flushes = tokio::task::JoinSet::new();
+        for n in 0..64 {
+            let store = Arc::clone(&store);
+            flushes.spawn(async move {
+                upsert(
+                    &store,
+                    entry(&format!("https://a.ru/{n}"), &n.to_string(), "Новость", 1),
+                );
+                store.flush().await
+            });
+        }
+        let all = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Some(done) = flushes.join_next().await {
+                done.unwrap().unwrap();
+            }
+        });
+        all.await.expect("every flush completes");
+        assert_eq!(*store.flushed_upto.lock().await, 64);
     }
 
     #[test]
