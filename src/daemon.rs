@@ -104,6 +104,9 @@ pub fn poller(
         fetcher: fetcher(config)?,
         clock,
         limits: ConcurrencyLimits::from_settings(&config.settings),
+        ingest_slots: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, usize::from),
+        )),
         settings: Arc::new(config.settings.clone()),
     })
 }

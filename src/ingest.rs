@@ -113,6 +113,9 @@ pub struct Poller {
     pub fetcher: Fetcher,
     pub clock: Clock,
     pub limits: Arc<ConcurrencyLimits>,
+    /// Parsing, normalizing and storing is CPU work: no more at once than there are cores, so
+    /// that many polls in flight do not fight over them (and over sled's locks).
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
     pub settings: Arc<Settings>,
 }
 
@@ -164,9 +167,8 @@ impl Poller {
             .limits
             .acquire(url.host_str().unwrap_or_default())
             .await;
-        let result = self
-            .fetch_and_store(source, &url, &state, &mut report)
-            .await;
+        // Boxed: a poll waiting for its permit stays small, however many are queued.
+        let result = Box::pin(self.fetch_and_store(source, &url, &state, &mut report)).await;
         let now = self.clock.now();
         let outcome = match result {
             Ok(stored) => {
@@ -263,6 +265,8 @@ impl Poller {
         let fetcher = self.fetcher.clone();
         let now = self.clock.now();
         let previous_success = state.last_success;
+        // The semaphore is never closed; without a permit the work would simply not be capped.
+        let slot = self.ingest_slots.clone().acquire_owned().await.ok();
         let ingested = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
             let decoded = document.decode();
             let base = &document.meta.final_url;
@@ -276,13 +280,21 @@ impl Poller {
                 tracing::debug!(source = %source.id, ?report, "full text");
             }
             let entries = normalize_all(&feed, &source, base, &writer, now);
+            let dated: Vec<(DateTime<Utc>, bool)> = entries
+                .iter()
+                .map(|e| (e.published, e.published != e.first_seen))
+                .collect();
+            let batch = entries
+                .into_iter()
+                .map(|entry| {
+                    let keys = identity_keys(&entry);
+                    (entry, keys)
+                })
+                .collect();
             let mut counts = (0, 0, 0);
             let mut publications = Vec::new();
-            for entry in entries {
-                let keys = identity_keys(&entry);
-                let dated = entry.published != entry.first_seen;
-                let published = entry.published;
-                match writer.upsert(entry, &keys)? {
+            for (outcome, (published, dated)) in writer.upsert_all(batch)?.iter().zip(dated) {
+                match outcome {
                     Upsert::Inserted(_) => {
                         counts.0 += 1;
                         publications.extend(schedule::publication_time(
@@ -308,6 +320,7 @@ impl Poller {
         })
         .await
         .map_err(|e| IngestError::Task(e.to_string()))??;
+        drop(slot);
         let (counts, items, ttl_minutes, publications) = ingested;
         // Entries reach the disk before the validators that would let us skip them next time.
         self.store.flush().await?;

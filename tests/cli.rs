@@ -7,6 +7,17 @@ use std::time::{Duration, Instant};
 
 use common::{fixture_sources, free_port, write_config, Upstream};
 
+/// Kills a process by id when dropped, unless it was disarmed.
+struct KillOnDrop(Option<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
 fn vestnik() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vestnik"))
 }
@@ -85,6 +96,8 @@ async fn run_serves_feeds_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // A failed assertion must not leave the daemon running.
+    let mut guard = KillOnDrop(Some(child.id()));
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut items = 0;
@@ -121,6 +134,7 @@ async fn run_serves_feeds_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap()
         .unwrap();
+    guard.0 = None; // reaped: its pid may belong to another process soon
     assert!(
         status.status.success(),
         "{}",

@@ -70,6 +70,8 @@ pub enum StoreError {
         found: u32,
         expected: u32,
     },
+    #[error("the store's flush task failed: {0}")]
+    Task(String),
 }
 
 pub struct Store {
@@ -96,10 +98,17 @@ pub struct Store {
     publications: sled::Tree,
     /// Counts changes to what feeds show, so published feeds know when to render again.
     generation: AtomicU64,
+    /// Flushes asked for, and (under the lock) the last request the last flush covered: polls
+    /// flushing at once share one flush (group commit).
+    flush_requests: AtomicU64,
+    flushed_upto: tokio::sync::Mutex<u64>,
 }
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
+
+/// sled's page cache.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The topics an entry was indexed under, and the time key of its rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,7 +127,12 @@ fn topic_row(topic: &str, time_key: &[u8]) -> Vec<u8> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(path).open()?;
+        // sled caches up to 1 GiB by default; what feeds read is the newest entries, and the
+        // OS caches the file anyway, so a small cache keeps the daemon's memory flat.
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         let meta = db.open_tree("meta")?;
         match meta.get(SCHEMA_KEY)? {
             Some(found) => {
@@ -154,18 +168,43 @@ impl Store {
             publications: db.open_tree("source_publications")?,
             db,
             generation: AtomicU64::new(1),
+            flush_requests: AtomicU64::new(0),
+            flushed_upto: tokio::sync::Mutex::new(0),
         })
     }
 
     /// Stores an entry, or updates the stored entry that any of `keys` already identifies.
     pub fn upsert(&self, entry: Entry, keys: &[IdentityKey]) -> Result<Upsert, StoreError> {
-        let Some(first_key) = keys.first() else {
-            return Err(StoreError::Corrupt {
-                what: "an entry without identity keys".into(),
-                source: serde::de::Error::custom("no keys"),
+        let mut outcomes = self.upsert_all(vec![(entry, keys.to_vec())])?;
+        outcomes.pop().ok_or_else(|| StoreError::Corrupt {
+            what: "an upsert without an outcome".into(),
+            source: serde::de::Error::custom("no outcome"),
+        })
+    }
+
+    /// [`Store::upsert`] for each of a poll's entries, in one transaction: sled runs every
+    /// transaction under one global lock, so a poll's twenty entries cost one turn, not twenty.
+    pub fn upsert_all(
+        &self,
+        batch: Vec<(Entry, Vec<IdentityKey>)>,
+    ) -> Result<Vec<Upsert>, StoreError> {
+        let mut prepared = Vec::with_capacity(batch.len());
+        for (entry, keys) in batch {
+            let Some(first_key) = keys.first() else {
+                return Err(StoreError::Corrupt {
+                    what: "an entry without identity keys".into(),
+                    source: serde::de::Error::custom("no keys"),
+                });
+            };
+            let new_id = EntryId::from_key(first_key);
+            let fingerprints = stories::fingerprint_rows(&entry, &new_id);
+            prepared.push(Prepared {
+                entry,
+                keys,
+                new_id,
+                fingerprints,
             });
-        };
-        let fingerprints = stories::fingerprint_rows(&entry, &EntryId::from_key(first_key));
+        }
         let trees = (
             &self.entries,
             &self.keys,
@@ -175,89 +214,41 @@ impl Store {
             &self.stories,
             &self.pending_stories,
         );
-        let result = trees.transaction(
-            |(
-                entries,
-                key_index,
-                by_time,
-                pending,
-                fingerprint_rows,
-                story_records,
-                pending_stories,
-            )| {
-                let mut existing = None;
-                for key in keys {
-                    if let Some(id) = key_index.get(key.0.as_bytes())? {
-                        existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
-                        break;
-                    }
-                }
-                let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
-                    Some(old) => {
-                        let old = old?;
-                        let merged = merge(&old, entry.clone());
-                        if merged == old {
-                            Upsert::Unchanged(old.id.clone())
-                        } else {
-                            by_time.remove(time_key(old.entry.published, &old.id))?;
-                            by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
-                            let (before, after) = (
-                                stories::fingerprint_rows(&old.entry, &old.id),
-                                stories::fingerprint_rows(&merged.entry, &merged.id),
-                            );
-                            if before != after {
-                                for row in before {
-                                    fingerprint_rows.remove(row)?;
-                                }
-                                for row in after {
-                                    fingerprint_rows
-                                        .insert(row, merged.entry.source_id.as_bytes())?;
-                                }
-                            }
-                            write_entry(entries, &merged)?;
-                            Upsert::Updated(old.id)
-                        }
-                    }
-                    None => {
-                        let id = EntryId::from_key(first_key);
-                        let stored = StoredEntry {
-                            story_id: id.clone(),
-                            id: id.clone(),
-                            entry: entry.clone(),
-                        };
-                        by_time.insert(time_key(stored.entry.published, &id), &[])?;
-                        write_entry(entries, &stored)?;
-                        for row in &fingerprints {
-                            fingerprint_rows
-                                .insert(row.as_slice(), stored.entry.source_id.as_bytes())?;
-                        }
-                        stories::write_record(story_records, &id, &StoryRecord::single(&stored))?;
-                        pending_stories.insert(id.0.as_bytes(), &[])?;
-                        Upsert::Inserted(id)
-                    }
-                };
-                for key in keys {
-                    key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
-                }
-                if !matches!(outcome, Upsert::Unchanged(_)) {
-                    pending.insert(outcome.id().0.as_bytes(), &[])?;
-                }
-                Ok(outcome)
-            },
-        );
-        let outcome = result.map_err(|e| match e {
+        let result = trees.transaction(|trees| {
+            prepared
+                .iter()
+                .map(|one| upsert_one(trees, one))
+                .collect::<TxResult<Vec<_>>>()
+        });
+        let outcomes = result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
         })?;
-        if !matches!(outcome, Upsert::Unchanged(_)) {
+        if outcomes.iter().any(|o| !matches!(o, Upsert::Unchanged(_))) {
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// Waits until everything written so far is on disk (as far as sled can promise).
+    ///
+    /// Callers that arrive while a flush runs wait for the next one, which covers them all: a
+    /// thousand polls finishing together cost a few flushes, not a thousand.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let ticket = self.flush_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut flushed_upto = self.flushed_upto.lock().await;
+        if *flushed_upto >= ticket {
+            return Ok(());
+        }
+        // Every request counted so far was made after its writes: this flush covers them.
+        let covers = self.flush_requests.load(Ordering::SeqCst);
+        // sled 0.34.7's flush_async deadlocks when called concurrently (spacejam/sled#1308,
+        // fixed only on its unreleased main): flush synchronously on tokio's blocking pool.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+        *flushed_upto = covers;
         Ok(())
     }
 
@@ -543,6 +534,93 @@ fn read_entry(entries: &TransactionalTree, id: &EntryId) -> TxResult<Option<Stor
             .map_err(ConflictableTransactionError::Abort),
         None => Ok(None),
     }
+}
+
+/// One entry of an [`Store::upsert_all`] batch, with what can be computed outside the transaction.
+struct Prepared {
+    entry: Entry,
+    keys: Vec<IdentityKey>,
+    /// The id the entry gets if none of its keys is known yet.
+    new_id: EntryId,
+    fingerprints: Vec<Vec<u8>>,
+}
+
+/// The trees an upsert writes, in the order [`Store::upsert_all`] opens them.
+type UpsertTrees = (
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+);
+
+fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
+    let (entries, key_index, by_time, pending, fingerprint_rows, story_records, pending_stories) =
+        trees;
+    let Prepared {
+        entry,
+        keys,
+        new_id,
+        fingerprints,
+    } = one;
+    let mut existing = None;
+    for key in keys {
+        if let Some(id) = key_index.get(key.0.as_bytes())? {
+            existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
+            break;
+        }
+    }
+    let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
+        Some(old) => {
+            let old = old?;
+            let merged = merge(&old, entry.clone());
+            if merged == old {
+                Upsert::Unchanged(old.id.clone())
+            } else {
+                by_time.remove(time_key(old.entry.published, &old.id))?;
+                by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
+                let (before, after) = (
+                    stories::fingerprint_rows(&old.entry, &old.id),
+                    stories::fingerprint_rows(&merged.entry, &merged.id),
+                );
+                if before != after {
+                    for row in before {
+                        fingerprint_rows.remove(row)?;
+                    }
+                    for row in after {
+                        fingerprint_rows.insert(row, merged.entry.source_id.as_bytes())?;
+                    }
+                }
+                write_entry(entries, &merged)?;
+                Upsert::Updated(old.id)
+            }
+        }
+        None => {
+            let id = new_id.clone();
+            let stored = StoredEntry {
+                story_id: id.clone(),
+                id: id.clone(),
+                entry: entry.clone(),
+            };
+            by_time.insert(time_key(stored.entry.published, &id), &[])?;
+            write_entry(entries, &stored)?;
+            for row in fingerprints {
+                fingerprint_rows.insert(row.as_slice(), stored.entry.source_id.as_bytes())?;
+            }
+            stories::write_record(story_records, &id, &StoryRecord::single(&stored))?;
+            pending_stories.insert(id.0.as_bytes(), &[])?;
+            Upsert::Inserted(id)
+        }
+    };
+    for key in keys {
+        key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
+    }
+    if !matches!(outcome, Upsert::Unchanged(_)) {
+        pending.insert(outcome.id().0.as_bytes(), &[])?;
+    }
+    Ok(outcome)
 }
 
 fn write_entry(entries: &TransactionalTree, stored: &StoredEntry) -> TxResult<()> {
