@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::config::{Config, ConfigError, Source};
 use crate::fetch::{FetchError, FetchLimits, Fetcher};
 use crate::ingest::{PollReport, Poller};
+use crate::running::{Current, Running};
 use crate::schedule::{self, Clock, ConcurrencyLimits, Policy};
 use crate::serve::{self, AppState};
 use crate::store::{Store, StoreError};
@@ -98,10 +99,22 @@ pub fn poller(
     topics: &Arc<Topics>,
     clock: Clock,
 ) -> Result<Poller, DaemonError> {
+    let running = Running::new(Arc::new(config.clone()), Arc::clone(topics));
+    poller_following(&running, store, clock)
+}
+
+/// A poller that matches new entries against the topics `running` holds at the time, so it
+/// follows hot reloads. Its fetcher and caps come from the settings in force when it is made.
+pub fn poller_following(
+    running: &Arc<Running>,
+    store: &Arc<Store>,
+    clock: Clock,
+) -> Result<Poller, DaemonError> {
+    let config = running.config();
     Ok(Poller {
         store: Arc::clone(store),
-        topics: Arc::clone(topics),
-        fetcher: fetcher(config)?,
+        running: Arc::clone(running),
+        fetcher: fetcher(&config)?,
         clock,
         limits: ConcurrencyLimits::from_settings(&config.settings),
         ingest_slots: Arc::new(tokio::sync::Semaphore::new(
@@ -185,7 +198,8 @@ pub async fn run_with_clock(
     if evaluated > 0 {
         tracing::info!(entries = evaluated, "topic index brought up to date");
     }
-    let poller = poller(&config, &store, &topics, clock)?;
+    let running = Running::new(Arc::clone(&config), Arc::clone(&topics));
+    let poller = poller_following(&running, &store, clock)?;
     let listener = tokio::net::TcpListener::bind(config.settings.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -204,7 +218,7 @@ pub async fn run_with_clock(
         let _ = stop_tx.send(true);
     });
 
-    let state = AppState::new(Arc::clone(&config), Arc::clone(&topics), Arc::clone(&store));
+    let state = AppState::with_running(Arc::clone(&running), Arc::clone(&store));
     // Hot reload of topics, feeds and what the dashboard shows (see reload.rs).
     let watcher =
         match crate::reload::watch(config.path.clone(), Arc::clone(&state), Arc::clone(&store)) {
@@ -239,32 +253,30 @@ pub async fn run_with_clock(
         config.settings.retention,
         stop_rx.clone(),
     ));
-    let now = clock.now();
     let spread = schedule::startup_spread(config.sources.len());
-    let first_due: Vec<Option<DateTime<Utc>>> = config
-        .sources
-        .iter()
-        .map(|source| {
-            let state = poller.state(source);
-            if let Some(reason) = &state.disabled {
-                tracing::warn!(source = %source.id, reason = %reason, "disabled; not polled");
-                return None;
-            }
-            let policy = Policy::new(source, &config.settings);
-            Some(schedule::first_due(
-                &state,
-                &policy,
-                spread,
-                now,
-                rand::random(),
-            ))
-        })
-        .collect();
+    let due_poller = poller.clone();
+    let settings_of = Arc::clone(&running);
+    // A source's first poll: at start, or when an edit adds it (or changes it).
+    let first_due = move |_: usize, source: &Source| {
+        let state = due_poller.state(source);
+        if let Some(reason) = &state.disabled {
+            tracing::warn!(source = %source.id, reason = %reason, "disabled; not polled");
+            return None;
+        }
+        let policy = Policy::new(source, &settings_of.config().settings);
+        Some(schedule::first_due(
+            &state,
+            &policy,
+            spread,
+            clock.now(),
+            rand::random(),
+        ))
+    };
     let poll = move |source: Source| {
         let poller = poller.clone();
         async move { poller.poll(&source).await }
     };
-    schedule_polls(&config.sources, first_due, clock, poll, stop_rx).await;
+    schedule_polls(running.watch(), first_due, clock, poll, stop_rx).await;
     let _ = retention.await;
 
     if let Err(e) = store.flush().await {
@@ -316,44 +328,59 @@ async fn retention_loop(
 /// Starts each source's poll when it is due, never two polls of one source at once, until
 /// `stop` turns true; then waits for the polls in flight.
 ///
-/// `first_due[i]` is when `sources[i]` is first due (`None`: never); after each poll its
+/// The sources are those of the configuration `sources` holds; on each change (a hot reload) a
+/// new source is scheduled, a removed one is no longer polled (a poll in flight finishes), and
+/// a changed one is polled as now configured at its next due time. `first_due(position,
+/// source)` is when a source newly seen is first due (`None`: never); after each poll its
 /// report's `next_due` says when again. `poll` does the work (and takes the concurrency
 /// permits); the loop only keeps time, on `clock`, so tests drive it on a paused tokio clock.
-pub async fn schedule_polls<P, F>(
-    sources: &[Source],
-    first_due: Vec<Option<DateTime<Utc>>>,
+pub async fn schedule_polls<P, F, D>(
+    mut sources: watch::Receiver<Current>,
+    mut first_due: D,
     clock: Clock,
     poll: P,
     mut stop: watch::Receiver<bool>,
 ) where
     P: Fn(Source) -> F,
     F: Future<Output = PollReport> + Send + 'static,
+    D: FnMut(usize, &Source) -> Option<DateTime<Utc>>,
 {
-    let mut queue: BinaryHeap<Reverse<(Instant, usize)>> = first_due
-        .into_iter()
-        .enumerate()
-        .filter_map(|(index, due)| Some(Reverse((clock.instant_at(due?), index))))
-        .collect();
+    let mut plan = Plan::default();
+    plan.update(sources.borrow_and_update().sources(), &mut first_due, clock);
     let mut polls: JoinSet<PollReport> = JoinSet::new();
-    let mut task_source: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut in_flight: HashMap<tokio::task::Id, (String, u64)> = HashMap::new();
     loop {
         let now = Instant::now();
-        while let Some(Reverse((due, index))) = queue.peek().copied() {
+        while let Some(Reverse((due, id, epoch))) = plan.queue.peek().cloned() {
             if due > now {
                 break;
             }
-            queue.pop();
-            if let Some(source) = sources.get(index) {
-                let task = polls.spawn(poll(source.clone()));
-                task_source.insert(task.id(), index);
+            plan.queue.pop();
+            let Some(source) = plan.source(&id, epoch) else {
+                continue; // removed, or changed and queued again under a newer epoch
+            };
+            if in_flight.values().any(|(busy, _)| *busy == id) {
+                // Re-added while its earlier self is still polling: after that poll ends.
+                plan.queue.push(Reverse((now + BUSY_RETRY, id, epoch)));
+                continue;
             }
+            let task = polls.spawn(poll(source.clone()));
+            in_flight.insert(task.id(), (id, epoch));
         }
-        let next_wake = queue
+        let next_wake = plan
+            .queue
             .peek()
-            .map(|Reverse((due, _))| *due)
+            .map(|Reverse((due, _, _))| *due)
             .unwrap_or_else(|| now + Duration::from_secs(3600));
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => break,
+            changed = sources.changed() => {
+                if changed.is_err() {
+                    // The configuration's holder is gone: the daemon is stopping.
+                    break;
+                }
+                plan.update(sources.borrow_and_update().sources(), &mut first_due, clock);
+            }
             Some(joined) = polls.join_next_with_id(), if !polls.is_empty() => {
                 let (task, due) = match joined {
                     Ok((task, report)) => (task, report.state.next_due),
@@ -363,13 +390,13 @@ pub async fn schedule_polls<P, F>(
                         (error.id(), Some(retry))
                     }
                 };
-                let Some(index) = task_source.remove(&task) else { continue };
+                let Some((id, epoch)) = in_flight.remove(&task) else { continue };
+                if plan.source(&id, epoch).is_none() {
+                    continue; // removed (or re-added, with its own first poll) meanwhile
+                }
                 match due {
-                    Some(due) => queue.push(Reverse((clock.instant_at(due), index))),
-                    None => {
-                        let id = sources.get(index).map(|s| s.id.as_str()).unwrap_or_default();
-                        tracing::warn!(source = %id, "no longer scheduled");
-                    }
+                    Some(due) => plan.queue.push(Reverse((clock.instant_at(due), id, epoch))),
+                    None => tracing::warn!(source = %id, "no longer scheduled"),
                 }
             }
             _ = tokio::time::sleep_until(next_wake) => {}
@@ -381,4 +408,61 @@ pub async fn schedule_polls<P, F>(
         "shutting down: waiting for polls in flight"
     );
     while polls.join_next().await.is_some() {}
+}
+
+/// How long a due source waits when its previous poll is still running.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
+
+/// The scheduler's sources and their due times. Each source has an epoch, bumped when an edit
+/// adds or changes it; queued times and polls in flight of an older epoch are dropped, so a
+/// source is never queued twice.
+#[derive(Default)]
+struct Plan {
+    sources: HashMap<String, (Source, u64)>,
+    queue: BinaryHeap<Reverse<(Instant, String, u64)>>,
+    next_epoch: u64,
+}
+
+impl Plan {
+    fn source(&self, id: &str, epoch: u64) -> Option<&Source> {
+        self.sources
+            .get(id)
+            .filter(|(_, current)| *current == epoch)
+            .map(|(source, _)| source)
+    }
+
+    /// Brings the plan to `configured`: new and changed sources get their first due time,
+    /// removed ones are forgotten. An unchanged source keeps its place in the queue.
+    fn update<D>(&mut self, configured: &[Source], first_due: &mut D, clock: Clock)
+    where
+        D: FnMut(usize, &Source) -> Option<DateTime<Utc>>,
+    {
+        let before = std::mem::take(&mut self.sources);
+        for (position, source) in configured.iter().enumerate() {
+            match before.get(&source.id) {
+                Some((known, epoch)) if known == source => {
+                    self.sources
+                        .insert(source.id.clone(), (source.clone(), *epoch));
+                }
+                previous => {
+                    let epoch = self.next_epoch;
+                    self.next_epoch += 1;
+                    if previous.is_some() {
+                        tracing::info!(source = %source.id, "changed in the configuration");
+                    } else if !before.is_empty() {
+                        tracing::info!(source = %source.id, "added to the configuration");
+                    }
+                    self.sources
+                        .insert(source.id.clone(), (source.clone(), epoch));
+                    if let Some(due) = first_due(position, source) {
+                        self.queue
+                            .push(Reverse((clock.instant_at(due), source.id.clone(), epoch)));
+                    }
+                }
+            }
+        }
+        for id in before.keys().filter(|id| !self.sources.contains_key(*id)) {
+            tracing::info!(source = %id, "removed from the configuration; no longer polled");
+        }
+    }
 }

@@ -18,11 +18,11 @@ use crate::fetch::{CharsetSource, FetchError, FetchOutcome, Fetcher, Timeouts, V
 use crate::full_text;
 use crate::normalize::{self, Entry, SourceContext};
 use crate::parse::{self, DateParser, ParseError, ParsedFeed};
+use crate::running::Running;
 use crate::schedule::{
     self, CacheHeaders, Clock, ConcurrencyLimits, Policy, PollOutcome, SourceState, SourceStatus,
 };
 use crate::store::{Store, StoreError, Upsert};
-use crate::topics::Topics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -108,8 +108,8 @@ pub fn date_parser(timezone: chrono_tz::Tz, now: DateTime<Utc>) -> DateParser {
 #[derive(Clone)]
 pub struct Poller {
     pub store: Arc<Store>,
-    /// Entries are placed in stories and indexed under their topics as they are stored.
-    pub topics: Arc<Topics>,
+    /// Entries are placed in stories and indexed under the topics in force as they are stored.
+    pub running: Arc<Running>,
     pub fetcher: Fetcher,
     pub clock: Clock,
     pub limits: Arc<ConcurrencyLimits>,
@@ -261,7 +261,7 @@ impl Poller {
         report.bytes = document.body.len();
         let source = source.clone();
         let writer = Arc::clone(&self.store);
-        let topics = Arc::clone(&self.topics);
+        let running = Arc::clone(&self.running);
         let fetcher = self.fetcher.clone();
         let now = self.clock.now();
         let previous_success = state.last_success;
@@ -313,9 +313,10 @@ impl Poller {
                 &*writer,
                 &crate::cluster::story::StoryRules::default(),
             )?;
-            // Topics are evaluated right away; an entry left pending by a crash here is
-            // evaluated on the next poll or start.
-            topics.index_pending(&writer)?;
+            // Topics are evaluated right away, by the topics in force now (a reload since the
+            // fetch counts); an entry left pending by a crash here is evaluated on the next poll
+            // or start.
+            running.topics().index_pending(&writer)?;
             Ok((counts, feed.items.len(), feed.ttl_minutes, publications))
         })
         .await

@@ -11,6 +11,7 @@ pub mod normalize;
 pub mod opml;
 pub mod parse;
 pub mod publish;
+pub mod running;
 pub mod schedule;
 pub mod serve;
 pub mod store;

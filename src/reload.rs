@@ -4,9 +4,11 @@
 //! refused, the running configuration kept, and its `file:line:col` errors logged and shown on
 //! the dashboard and in `/healthz` until a valid edit replaces them.
 //!
-//! What the swap reaches: topics and their feeds, feed metadata (titles, base URL, `max_items`,
-//! hub), the dashboard and health. The scheduler in `daemon.rs` still polls the sources it
-//! started with until it reads the shared configuration (see README, *Hot reload*).
+//! What the swap reaches ([`crate::running::Running`]): topics and their feeds, feed metadata
+//! (titles, base URL, `max_items`, hub), the dashboard and health, the topics new entries are
+//! matched against, and the scheduler's sources (new ones polled, removed ones stopped, changed
+//! ones polled as now configured). Settings the poller was built from (`concurrency`,
+//! `per_host`, timeouts, body cap), `listen` and `data_dir` take a restart.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,18 +51,22 @@ pub fn reload_now(path: &Path, state: &AppState, store: &Store) -> Reloaded {
         Ok(topics) => topics,
         Err(errors) => return refuse(state, errors.iter().map(ToString::to_string).collect()),
     };
-    match topics.reindex_if_changed(store) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(entries = n, "topics changed: entries evaluated again"),
-        Err(e) => return refuse(state, vec![format!("cannot re-index topics: {e}")]),
-    }
     tracing::info!(
         file = %path.display(),
         sources = config.sources.len(),
         topics = config.topics.len(),
         "configuration reloaded"
     );
-    state.replace_config(Arc::new(config), Arc::new(topics));
+    let topics = Arc::new(topics);
+    // Swapped in first, so polls from now on index new entries by the new topics; then the
+    // stored entries are evaluated again.
+    state.replace_config(Arc::new(config), Arc::clone(&topics));
+    match topics.reindex_if_changed(store) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "topics changed: entries evaluated again"),
+        // The index is behind, not wrong for good: the next start evaluates the entries again.
+        Err(e) => tracing::error!(error = %e, "cannot evaluate stored entries by the new topics"),
+    }
     Reloaded::Applied
 }
 

@@ -483,3 +483,101 @@ async fn poll_shows_moves_gone_sources_and_the_schedule() {
     assert_eq!(upstream.requests_to("/gone").len(), 1);
     assert_eq!(upstream.requests_to("/old").len(), 1);
 }
+
+/// Runs `vestnik --config feeds.toml ARGS` in `dir`.
+fn in_dir(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    vestnik()
+        .current_dir(dir)
+        .args(["--config", "feeds.toml"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A reader's OPML export (Miniflux's and Feedly's nesting) becomes `[[source]]` blocks that
+/// `check` accepts next to the sources already configured, and `opml export` lists them all.
+#[test]
+fn opml_import_appends_valid_sources_and_export_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feeds.toml");
+    // Taken: "lenobl" is configured already, so the imported lenobl.ru feed needs another id.
+    std::fs::write(
+        &config,
+        "[settings]\ndata_dir = \"data\"\n\n[[source]]\nid = \"lenobl\"\nurl = \"https://lenobl.ru/news/rss\"\n\n",
+    )
+    .unwrap();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/opml");
+    let mut imported = String::new();
+    for file in ["miniflux.opml", "feedly.opml"] {
+        let output = in_dir(
+            dir.path(),
+            &["opml", "import", &format!("{fixtures}/{file}")],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let blocks = String::from_utf8(output.stdout).unwrap();
+        // Appended as an operator would, then checked before the next import.
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&blocks);
+        std::fs::write(&config, text).unwrap();
+        imported.push_str(&blocks);
+        let check = in_dir(dir.path(), &["check"]);
+        assert!(
+            check.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&check.stdout),
+            std::fs::read_to_string(&config).unwrap()
+        );
+    }
+    assert!(
+        imported.contains("# Ленинградская область\n[[source]]"),
+        "{imported}"
+    );
+    assert!(imported.contains("# НКО / Фонды\n[[source]]"), "{imported}");
+    assert!(
+        imported.contains("title = \"Вести & Время (Кингисепп)\""),
+        "{imported}"
+    );
+
+    let loaded = vestnik::config::Config::load(&config).unwrap();
+    let ids: Vec<&str> = loaded.sources.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids.len(), 1 + 5 + 3, "{ids:?}");
+    assert!(
+        ids.contains(&"lenobl") && ids.contains(&"lenobl-2"),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&"belta") && ids.contains(&"belta-2"),
+        "{ids:?}"
+    );
+
+    // Export: every configured source, with its URL, readable as OPML again.
+    let output = in_dir(dir.path(), &["opml", "export"]);
+    assert!(output.status.success());
+    let exported = vestnik::opml::read(&String::from_utf8(output.stdout).unwrap()).unwrap();
+    let urls: Vec<String> = exported.iter().map(|f| f.url.clone()).collect();
+    let configured: Vec<String> = loaded.sources.iter().map(|s| s.url.to_string()).collect();
+    assert_eq!(urls, configured);
+    assert!(exported
+        .iter()
+        .any(|f| f.title.as_deref() == Some("БелТА — Регионы")));
+}
+
+#[test]
+fn opml_import_of_a_broken_file_names_it_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("subscriptions.opml");
+    std::fs::write(
+        &broken,
+        "<opml><body><outline text=\"a\" xmlUrl=\"https://a.ru/rss\"",
+    )
+    .unwrap();
+    let output = in_dir(dir.path(), &["opml", "import", "subscriptions.opml"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("subscriptions.opml"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}

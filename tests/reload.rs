@@ -113,3 +113,65 @@ async fn an_edit_applies_without_restart_and_a_broken_one_is_refused() {
         "the new topic was evaluated on stored entries"
     );
 }
+
+/// The running daemon follows an edit of its sources: an added source is polled and its
+/// entries published, a removed one is no longer polled, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_polls_added_sources_and_stops_removed_ones() {
+    let sources = fixture_sources();
+    let (upstream, named) = common::start_sources(&sources).await;
+    let (lenobl, vremya) = (named[0].clone(), named[1].clone());
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", common::free_port());
+    let base = format!("http://{listen}");
+    // Polled every second, so that a source left scheduled would show within the test.
+    let fast = "min_interval = \"1s\"\nmax_interval = \"1s\"";
+    let path = common::write_config_with(dir.path(), &listen, fast, &[lenobl], "");
+    let config = load(&path);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(daemon::run(config, async move {
+        let _ = stopped.await;
+    }));
+    let (lenobl_path, vremya_path) = ("/lenobl/rss", "/vremya/rss");
+    until(|| async { upstream.requests_to(lenobl_path).len() >= 2 }).await;
+    assert!(upstream.requests_to(vremya_path).is_empty());
+
+    // lenobl out, vremya in.
+    let scratch = tempfile::tempdir().unwrap();
+    let edited = common::write_config_with(scratch.path(), &listen, fast, &[vremya], "");
+    replace(&path, &std::fs::read_to_string(edited).unwrap());
+    until(|| async {
+        let health = healthz(&base).await;
+        let sources = health["sources"].as_array().cloned().unwrap_or_default();
+        sources.len() == 1
+            && sources[0]["id"] == "vremya"
+            && sources[0]["entries_stored"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    let all = reqwest::get(format!("{base}/feeds/all.rss"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let channel = rss::Channel::read_from(&all[..]).unwrap();
+    assert!(
+        channel.items.iter().any(|item| item
+            .source
+            .as_ref()
+            .is_some_and(|s| s.url.contains(vremya_path))),
+        "the added source's entries are published"
+    );
+    // A poll of lenobl in flight at the edit may still end; none starts after it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let polled = upstream.requests_to(lenobl_path).len();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(upstream.requests_to(lenobl_path).len(), polled);
+    assert!(
+        upstream.requests_to(vremya_path).len() >= 2,
+        "vremya stays scheduled"
+    );
+
+    let _ = stop.send(());
+    daemon.await.unwrap().unwrap();
+}

@@ -15,9 +15,11 @@ use tokio::sync::watch;
 use vestnik::config::{Config, Source};
 use vestnik::daemon::schedule_polls;
 use vestnik::ingest::{PollReport, PollStatus};
+use vestnik::running::Current;
 use vestnik::schedule::{
     self, after_poll, CacheHeaders, Clock, Policy, PollOutcome, SourceState, SourceStatus,
 };
+use vestnik::topics::Topics;
 
 /// Each poll "fetches" for this long before its outcome is known.
 const FETCH: Duration = Duration::from_secs(1);
@@ -57,6 +59,8 @@ url = "https://gone.example/rss"
 struct World {
     states: HashMap<String, SourceState>,
     polls: Vec<(String, DateTime<Utc>)>,
+    /// The URL each poll was made with.
+    urls: Vec<(String, String)>,
 }
 
 impl World {
@@ -109,26 +113,47 @@ fn outcome(id: &str, poll_number: usize, now: DateTime<Utc>) -> PollOutcome {
 
 /// Runs the scheduler for `for_how_long` of virtual time over `world`'s saved states.
 async fn run_for(config: &Config, world: &Arc<Mutex<World>>, clock: Clock, for_how_long: Duration) {
+    run_with_edits(config, Vec::new(), world, clock, for_how_long).await;
+}
+
+fn current(config: &Config) -> Current {
+    let topics = Topics::compile(config).unwrap();
+    Current::new(Arc::new(config.clone()), Arc::new(topics))
+}
+
+/// [`run_for`], with the configuration replaced by each of `edits` at its time (a hot reload).
+async fn run_with_edits(
+    config: &Config,
+    edits: Vec<(Duration, Config)>,
+    world: &Arc<Mutex<World>>,
+    clock: Clock,
+    for_how_long: Duration,
+) {
     let settings = Arc::new(config.settings.clone());
-    let now = clock.now();
     let spread = schedule::startup_spread(config.sources.len());
-    let first_due = {
-        let world = world.lock().unwrap();
-        config
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(i, source)| {
-                let state = world.states.get(&source.id).cloned().unwrap_or_default();
-                let policy = Policy::new(source, &settings);
-                let jitter = i as f64 / config.sources.len() as f64;
-                state
-                    .disabled
-                    .is_none()
-                    .then(|| schedule::first_due(&state, &policy, spread, now, jitter))
-            })
-            .collect()
+    let count = config.sources.len();
+    let saved = Arc::clone(world);
+    let first_due = move |i: usize, source: &Source| {
+        let world = saved.lock().unwrap();
+        let state = world.states.get(&source.id).cloned().unwrap_or_default();
+        let policy = Policy::new(source, &settings);
+        let jitter = i as f64 / count.max(i + 1) as f64;
+        state
+            .disabled
+            .is_none()
+            .then(|| schedule::first_due(&state, &policy, spread, clock.now(), jitter))
     };
+    let (running, sources) = watch::channel(current(config));
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        for (at, edited) in edits {
+            tokio::time::sleep_until(start + at).await;
+            running.send_replace(current(&edited));
+        }
+        // Held until the run ends: a dropped configuration stops the scheduler.
+        std::future::pending::<()>().await;
+    });
+    let settings = Arc::new(config.settings.clone());
     let scripted = Arc::clone(world);
     let poll = move |source: Source| {
         let (world, settings) = (Arc::clone(&scripted), Arc::clone(&settings));
@@ -138,6 +163,7 @@ async fn run_for(config: &Config, world: &Arc<Mutex<World>>, clock: Clock, for_h
             let mut world = world.lock().unwrap();
             let poll_number = world.times(&source.id).len();
             world.polls.push((source.id.clone(), now));
+            world.urls.push((source.id.clone(), source.url.to_string()));
             let state = world.states.entry(source.id.clone()).or_default();
             let policy = Policy::new(&source, &settings);
             after_poll(
@@ -160,7 +186,7 @@ async fn run_for(config: &Config, world: &Arc<Mutex<World>>, clock: Clock, for_h
         tokio::time::sleep(for_how_long).await;
         let _ = stop.send(true);
     });
-    schedule_polls(&config.sources, first_due, clock, poll, stopped).await;
+    schedule_polls(sources, first_due, clock, poll, stopped).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -224,6 +250,71 @@ async fn a_day_of_polling_keeps_the_schedule() {
     assert!(steady.windows(2).all(|w| w[0] <= w[1]), "{steady:?}");
     assert_eq!(*steady.last().unwrap(), 6 * 3600 + fetch, "{steady:?}");
     assert_eq!(world.states["steady"].interval_secs, 6 * 3600);
+}
+
+/// A hot reload reaches the scheduler: a source added by an edit is polled at once, a removed
+/// one is not polled again, a changed one is polled at its new URL and keeps its schedule.
+#[tokio::test(start_paused = true)]
+async fn an_edit_adds_removes_and_changes_scheduled_sources() {
+    let before = Config::parse(Path::new("feeds.toml"), CONFIG).unwrap();
+    let edited_text = CONFIG
+        .replace(
+            "id = \"busy\"\nurl = \"https://busy.example/rss\"",
+            "id = \"newcomer\"\nurl = \"https://newcomer.example/rss\"",
+        )
+        .replace("https://steady.example/rss", "https://steady.example/feed");
+    let after = Config::parse(Path::new("feeds.toml"), &edited_text).unwrap();
+    assert!(after.source("busy").is_none() && after.source("newcomer").is_some());
+    let clock = Clock::tokio();
+    let start = clock.now();
+    let world = Arc::new(Mutex::new(World::default()));
+    let edit_at = Duration::from_secs(3600);
+    run_with_edits(
+        &before,
+        vec![(edit_at, after)],
+        &world,
+        clock,
+        Duration::from_secs(6 * 3600),
+    )
+    .await;
+    let world = world.lock().unwrap();
+    let edited = start + chrono::Duration::from_std(edit_at).unwrap();
+    let fetch = chrono::Duration::from_std(FETCH).unwrap();
+
+    // The removed source: busy every 5 minutes before the edit, then never again (a poll in
+    // flight at the edit may still end just after it).
+    let busy = world.times("busy");
+    assert!(busy.len() >= 10, "{busy:?}");
+    assert!(busy.iter().all(|t| *t <= edited + fetch), "{busy:?}");
+
+    // The added source: first polled right after the edit (start-up spread at most), then on.
+    let newcomer = world.times("newcomer");
+    assert!(newcomer.len() >= 2, "{newcomer:?}");
+    assert!(
+        newcomer[0] >= edited && newcomer[0] < edited + chrono::Duration::seconds(1) + fetch,
+        "{newcomer:?}"
+    );
+
+    // The changed source: before the edit at its old URL, after it at the new one, and not
+    // polled sooner than its schedule because it changed.
+    let steady_urls: Vec<_> = world
+        .urls
+        .iter()
+        .filter(|(id, _)| id == "steady")
+        .map(|(_, url)| url.as_str())
+        .collect();
+    let steady = world.times("steady");
+    for (time, url) in steady.iter().zip(&steady_urls) {
+        let expected = if *time <= edited + fetch {
+            "https://steady.example/rss"
+        } else {
+            "https://steady.example/feed"
+        };
+        assert_eq!(*url, expected, "{steady:?} {steady_urls:?}");
+    }
+    assert!(steady.iter().any(|t| *t > edited + fetch), "{steady:?}");
+    let gaps = world.gaps("steady");
+    assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "{gaps:?}");
 }
 
 mod common;

@@ -73,7 +73,7 @@ pub enum SourceKind {
     Html,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Source {
     pub id: String,
     pub url: Url,

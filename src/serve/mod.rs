@@ -23,13 +23,15 @@ use tower_http::compression::CompressionLayer;
 use crate::config::Config;
 use crate::config::Source;
 use crate::publish::{self, FeedMeta, Format, RenderedFeed};
+use crate::running::Running;
 use crate::schedule::{SourceState, SourceStatus};
 use crate::store::Store;
 use crate::topics::{StoryView, TopicFeed, Topics};
 
 /// What every handler shares.
 pub struct AppState {
-    current: RwLock<(Arc<Config>, Arc<Topics>)>,
+    /// The configuration in force, shared with the poller and the scheduler.
+    pub running: Arc<Running>,
     pub store: Arc<Store>,
     cache: Mutex<HashMap<FeedKey, CachedFeed>>,
     pub started: DateTime<Utc>,
@@ -76,8 +78,13 @@ impl ServedFeed {
 
 impl AppState {
     pub fn new(config: Arc<Config>, topics: Arc<Topics>, store: Arc<Store>) -> Arc<AppState> {
+        AppState::with_running(Running::new(config, topics), store)
+    }
+
+    /// A server state over a configuration the daemon shares with its scheduler and poller.
+    pub fn with_running(running: Arc<Running>, store: Arc<Store>) -> Arc<AppState> {
         Arc::new(AppState {
-            current: RwLock::new((config, topics)),
+            running,
             store,
             cache: Mutex::new(HashMap::new()),
             started: Utc::now(),
@@ -87,18 +94,18 @@ impl AppState {
 
     /// The configuration in force and its compiled topics.
     pub fn current(&self) -> (Arc<Config>, Arc<Topics>) {
-        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
-        (Arc::clone(&current.0), Arc::clone(&current.1))
+        let current = self.running.current();
+        (current.config, current.topics)
     }
 
     pub fn config(&self) -> Arc<Config> {
-        self.current().0
+        self.running.config()
     }
 
     /// Swaps in a new configuration; cached feeds built on the old one are dropped, and so is
     /// the error of an earlier refused edit.
     pub fn replace_config(&self, config: Arc<Config>, topics: Arc<Topics>) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (config, topics);
+        self.running.replace(config, topics);
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.set_config_errors(Vec::new());
     }
