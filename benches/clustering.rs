@@ -129,18 +129,27 @@ fn main() {
     let vocabulary = Vocabulary::new(20_000, &mut rng);
 
     let load_started = Instant::now();
-    for n in 0..stored {
-        let entry = synthetic(n, &vocabulary, &mut rng);
-        let keys = identity_keys(&entry);
-        let id = store.upsert(entry, &keys).expect("upsert").id().clone();
-        // Loading places nothing: every stored entry is its own story, as far as this goes.
-        store.join(&id, &[]).expect("placed");
-        if n % 1_000 == 999 {
-            // Stored entries are indexed under their topics, as ingest would have done.
-            topics.index_pending(&store).expect("topics");
+    // Loaded a thousand entries to a transaction, as a poll stores its batch: a million
+    // one-entry transactions would take over an hour here.
+    let mut n = 0;
+    while n < stored {
+        let batch: Vec<_> = (n..(n + 1_000).min(stored))
+            .map(|i| {
+                let entry = synthetic(i, &vocabulary, &mut rng);
+                let keys = identity_keys(&entry);
+                (entry, keys)
+            })
+            .collect();
+        let before = n;
+        n += batch.len() as u64;
+        for outcome in store.upsert_all(batch).expect("upsert") {
+            // Loading places nothing: every stored entry is its own story, as far as this goes.
+            store.join(outcome.id(), &[]).expect("placed");
         }
-        if n % 100_000 == 99_999 {
-            eprintln!("loaded {} entries in {:.0?}", n + 1, load_started.elapsed());
+        // Stored entries are indexed under their topics, as ingest would have done.
+        topics.index_pending(&store).expect("topics");
+        if before / 100_000 != n / 100_000 {
+            eprintln!("loaded {n} entries in {:.0?}", load_started.elapsed());
         }
     }
     topics.index_pending(&store).expect("topics");

@@ -4,9 +4,9 @@
 //!
 //! Vestnik's side is what a poll does: an HTTP GET over loopback, charset decision, repair and
 //! parse, normalize (chrome, text, sanitized HTML, canonical URL, dates, language), identity,
-//! one sled transaction per entry, stories, topics (the shipped `feeds.toml` topics) and the
-//! flush, into a fresh store each run. The baseline reads every XML event of the same bytes with
-//! quick-xml and touches each text, which is the least any feed reader must do.
+//! one sled transaction for the poll's batch, stories, topics (the shipped `feeds.toml` topics)
+//! and the flush, into a fresh store each run. The baseline reads every XML event of the same
+//! bytes with quick-xml and touches each text, which is the least any feed reader must do.
 
 use std::time::{Duration, Instant};
 

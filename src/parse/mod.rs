@@ -299,6 +299,20 @@ mod tests {
     }
 
     #[test]
+    fn a_second_declaration_midway_is_dropped_not_a_parser_panic() {
+        // Found by the charset_and_feed fuzzer: feed-rs passes a later declaration's encoding
+        // to quick-xml, which panics when the encoding changes midway.
+        let glued = rss("<item><title>Первая</title></item><?xml version=\"1.0\" encoding=\"windows-1251\"?><item><title>Вторая</title></item>");
+        let feed = parse_feed(&glued, None, no_dates()).unwrap();
+        assert_eq!(titles(&feed), ["Первая", "Вторая"]);
+        // parse_feed would survive the panic (and read the feed leniently): feed-rs itself
+        // must read the repaired text, outside any catch_unwind.
+        let repaired = repair::repair_xml(&glued);
+        let direct = feed_rs::parser::parse(repaired.as_bytes()).unwrap();
+        assert_eq!(direct.entries.len(), 2);
+    }
+
+    #[test]
     fn feeds_that_feed_rs_rejects_are_read_like_a_lenient_reader_would() {
         // <rss> without a version.
         let no_version = rss("<item><title>Без версии</title><link>https://e.ru/1</link></item>")

@@ -11,7 +11,8 @@
 //!   XML does not declare (`&laquo;`, `&nbsp;`) become numeric references: feed-rs fails on the
 //!   whole feed for one bare `&` (common in `.ru` feeds: `?id=1&page=2`) and leaves undeclared
 //!   entities as literal text;
-//! - characters that XML 1.0 forbids are dropped everywhere.
+//! - characters that XML 1.0 forbids are dropped everywhere;
+//! - a second XML declaration further in (two feeds glued together) is dropped.
 
 use std::borrow::Cow;
 
@@ -78,6 +79,16 @@ fn escape_markup(text: &str) -> Option<String> {
             i = end;
             continue;
         }
+        if i > 0 && is_declaration(&text[i..]) {
+            // A second declaration is not XML, and feed-rs hands its encoding to quick-xml,
+            // which panics when told to switch encodings mid-document: drop it.
+            let end = text[i..].find("?>").map_or(text.len(), |e| i + e + 2);
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[copied..i]);
+            copied = end;
+            i = end;
+            continue;
+        }
         let c = text[i..].chars().next().unwrap_or('\u{0}');
         let replacement = if c == '&' {
             entity_replacement(&text[i + 1..])
@@ -109,6 +120,15 @@ fn escape_markup(text: &str) -> Option<String> {
         fixed.retain(is_xml_char);
     }
     Some(fixed)
+}
+
+/// Whether `text` starts with an XML declaration (`<?xml` and a space), not another processing
+/// instruction such as `<?xml-stylesheet`.
+fn is_declaration(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 5
+        && bytes[..5].eq_ignore_ascii_case(b"<?xml")
+        && (bytes[5].is_ascii_whitespace() || bytes[5] == b'?')
 }
 
 /// What an `&` followed by `after` should become, and how many bytes after the `&` it
@@ -310,6 +330,14 @@ mod tests {
         assert_eq!(
             repair_xml("Warning: headers already sent in /var/www/rss.php<br>\n<?xml version=\"1.0\"?><rss version=\"2.0\"/>"),
             "<?xml version=\"1.0\"?><rss version=\"2.0\"/>"
+        );
+    }
+
+    #[test]
+    fn a_declaration_further_in_is_dropped_and_stylesheets_kept() {
+        assert_eq!(
+            repair_xml("<?xml version=\"1.0\"?><rss version=\"2.0\"><?xml-stylesheet href=\"s.xsl\"?><channel><?xml version=\"1.0\" encoding=\"windows-1251\"?><title>А</title></channel></rss>"),
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><?xml-stylesheet href=\"s.xsl\"?><channel><title>А</title></channel></rss>"
         );
     }
 
