@@ -257,6 +257,7 @@ pub fn parse(query: &str) -> Result<Query, QueryError> {
         lexemes,
         at: 0,
         end_column: query.chars().count(),
+        depth: 0,
     };
     let parsed = parser.or()?;
     match parser.peek() {
@@ -276,11 +277,35 @@ struct Parser {
     lexemes: Vec<Lexeme>,
     at: usize,
     end_column: usize,
+    /// Open parentheses and NOTs around the current term: the parser recurses on each.
+    depth: usize,
 }
+
+/// Deeper nesting is refused: no topic needs it, and each level is a stack frame (the
+/// topic_query fuzzer overflowed the stack with a few thousand `(`).
+const MAX_DEPTH: usize = 64;
 
 impl Parser {
     fn peek(&self) -> Option<&Lexeme> {
         self.lexemes.get(self.at)
+    }
+
+    /// Runs `inner` one nesting level deeper, or refuses past [`MAX_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        column: usize,
+        inner: impl FnOnce(&mut Parser) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(error(
+                column,
+                format!("parentheses and NOTs nest more than {MAX_DEPTH} deep"),
+            ));
+        }
+        self.depth += 1;
+        let result = inner(self);
+        self.depth -= 1;
+        result
     }
 
     fn column(&self) -> usize {
@@ -339,8 +364,10 @@ impl Parser {
                 ..
             })
         ) {
+            let column = self.column();
             self.at += 1;
-            return Ok(Query::Not(Box::new(self.unary()?)));
+            let negated = self.nested(column, Parser::unary)?;
+            return Ok(Query::Not(Box::new(negated)));
         }
         self.near()
     }
@@ -394,7 +421,7 @@ impl Parser {
                 self.primary(inner)
             }
             Token::Open => {
-                let inner = self.or()?;
+                let inner = self.nested(column, Parser::or)?;
                 match self.peek() {
                     Some(Lexeme {
                         token: Token::Close,
@@ -536,6 +563,20 @@ fn collect_terms<'a>(query: &'a Query, out: &mut Vec<&'a Term>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Found by the topic_query fuzzer (a few thousand '(' overflowed the stack).
+        let parens = format!("{}НКО{}", "(".repeat(5_000), ")".repeat(5_000));
+        let error = parse(&parens).unwrap_err();
+        assert_eq!(error.column, MAX_DEPTH);
+        assert!(error.message.contains("nest more than 64"), "{}", error.message);
+        let nots = format!("{}НКО", "NOT ".repeat(5_000));
+        assert!(parse(&nots).is_err());
+        // As deep as allowed still parses.
+        let deepest = format!("{}НКО{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse(&deepest).is_ok());
+    }
 
     fn shape(query: &Query) -> String {
         match query {
