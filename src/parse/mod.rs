@@ -318,6 +318,34 @@ mod tests {
     }
 
     #[test]
+    fn what_the_fuzzer_found_reads_without_a_panic() {
+        // The charset_and_feed fuzzer's crashes, kept as seeds: after repair, feed-rs must read
+        // them (or refuse them) without panicking, outside any catch_unwind.
+        let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/charset_and_feed");
+        let mut checked = 0;
+        for file in std::fs::read_dir(seeds).unwrap().flatten() {
+            if !file
+                .file_name()
+                .to_string_lossy()
+                .starts_with("regression-")
+            {
+                continue;
+            }
+            let data = std::fs::read(file.path()).unwrap();
+            // The fuzz target's first byte picks a declared charset when below 4.
+            let body = match data.split_first() {
+                Some((0..=3, rest)) => rest,
+                _ => &data[..],
+            };
+            let decoded = crate::fetch::decode(body, None);
+            let repaired = repair::repair_xml(&decoded.text);
+            let _ = feed_rs::parser::parse(repaired.as_bytes());
+            checked += 1;
+        }
+        assert!(checked >= 2);
+    }
+
+    #[test]
     fn feeds_that_feed_rs_rejects_are_read_like_a_lenient_reader_would() {
         // <rss> without a version.
         let no_version = rss("<item><title>Без версии</title><link>https://e.ru/1</link></item>")

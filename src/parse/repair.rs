@@ -170,8 +170,13 @@ fn rewrite_declaration(text: &str) -> Cow<'_, str> {
     if !text.starts_with("<?xml") {
         return Cow::Borrowed(text);
     }
-    let Some(end) = text.find("?>") else {
-        return Cow::Borrowed(text);
+    let end = text.find("?>");
+    let next_tag = text[1..].find('<').map(|at| at + 1);
+    let Some(end) = end.filter(|end| next_tag.is_none_or(|tag| *end < tag)) else {
+        // Unterminated before the next tag: not a declaration quick-xml can read (it may
+        // swallow a later one and switch encodings midway, which panics). Without one, XML is
+        // UTF-8, which the text now is.
+        return Cow::Borrowed(next_tag.map_or("", |tag| &text[tag..]));
     };
     let declaration = &text[..end];
     let Some(at) = declaration.find("encoding") else {
@@ -330,6 +335,16 @@ mod tests {
         assert_eq!(
             repair_xml("Warning: headers already sent in /var/www/rss.php<br>\n<?xml version=\"1.0\"?><rss version=\"2.0\"/>"),
             "<?xml version=\"1.0\"?><rss version=\"2.0\"/>"
+        );
+    }
+
+    #[test]
+    fn an_unterminated_declaration_is_dropped() {
+        // Found by the charset_and_feed fuzzer: the broken declaration ran on to a later one's
+        // `?>`, and quick-xml switched encodings midway (a panic).
+        assert_eq!(
+            repair_xml("<?xml version=\" type=\"text/html\"<rss version=\"2.0\"><?xml version=\"1.0\" encoding=\"windows-1251\"?><channel/></rss>"),
+            "<rss version=\"2.0\"><channel/></rss>"
         );
     }
 
