@@ -1,5 +1,6 @@
 //! Per-entry ingest cost (store, place in a story, index topics) against a store that already
-//! holds N entries: `cargo bench --bench clustering -- 10000` and `-- 1000000`.
+//! holds N entries: `cargo bench --bench clustering -- 1000000` measures at 10,000, 100,000 and
+//! 1,000,000 stored entries on one growing store, a row each.
 //!
 //! The stored entries are synthetic Russian-like news texts (a Zipf-distributed vocabulary of
 //! generated words), 20 sources, 2,000 entries a day, so the story window (±7 days) always holds
@@ -129,81 +130,97 @@ fn main() {
     let vocabulary = Vocabulary::new(20_000, &mut rng);
 
     let load_started = Instant::now();
-    // Loaded a thousand entries to a transaction, as a poll stores its batch: a million
-    // one-entry transactions would take over an hour here.
+    // Measured at 10,000, 100,000 and 1,000,000 on the way (those below N) and at N, on one
+    // growing store: each row compares with the rows above it under the same conditions.
+    let checkpoints: Vec<u64> = [10_000, 100_000, 1_000_000]
+        .into_iter()
+        .filter(|c| *c < stored)
+        .chain(std::iter::once(stored))
+        .collect();
+    println!("stored entries | ingest per entry: median of 7 rounds of 200 (min–max) | store / stories / topics | loaded in | on disk");
     let mut n = 0;
-    while n < stored {
-        let batch: Vec<_> = (n..(n + 1_000).min(stored))
-            .map(|i| {
-                let entry = synthetic(i, &vocabulary, &mut rng);
-                let keys = identity_keys(&entry);
-                (entry, keys)
-            })
-            .collect();
-        let before = n;
-        n += batch.len() as u64;
-        for outcome in store.upsert_all(batch).expect("upsert") {
-            // Loading places nothing: every stored entry is its own story, as far as this goes.
-            store.join(outcome.id(), &[]).expect("placed");
+    for checkpoint in checkpoints {
+        // Loaded a thousand entries to a transaction, as a poll stores its batch: a million
+        // one-entry transactions would take hours here.
+        while n < checkpoint {
+            let batch: Vec<_> = (n..(n + 1_000).min(checkpoint))
+                .map(|i| {
+                    let entry = synthetic(i, &vocabulary, &mut rng);
+                    let keys = identity_keys(&entry);
+                    (entry, keys)
+                })
+                .collect();
+            let before = n;
+            n += batch.len() as u64;
+            for outcome in store.upsert_all(batch).expect("upsert") {
+                // Loading places nothing: every stored entry is its own story, as far as this
+                // goes.
+                store.join(outcome.id(), &[]).expect("placed");
+            }
+            // Stored entries are indexed under their topics, as ingest would have done.
+            topics.index_pending(&store).expect("topics");
+            if before / 100_000 != n / 100_000 {
+                eprintln!("loaded {n} entries in {:.0?}", load_started.elapsed());
+            }
         }
-        // Stored entries are indexed under their topics, as ingest would have done.
-        topics.index_pending(&store).expect("topics");
-        if before / 100_000 != n / 100_000 {
-            eprintln!("loaded {n} entries in {:.0?}", load_started.elapsed());
-        }
+        let stored_now = n;
+        let (rounds, steps) = measure(&store, &topics, &rules, &vocabulary, &mut rng, &mut n);
+        let total = steps.store + steps.stories + steps.topics;
+        println!(
+            "{stored_now} | {:.0} µs ({:.0}–{:.0}) | {:.0} % / {:.0} % / {:.0} % | {:.0?} | {:.0} MiB",
+            rounds[3],
+            rounds[0],
+            rounds[6],
+            100.0 * steps.store / total,
+            100.0 * steps.stories / total,
+            100.0 * steps.topics / total,
+            load_started.elapsed(),
+            walk(dir.path()) as f64 / 1_048_576.0
+        );
     }
-    topics.index_pending(&store).expect("topics");
-    let loaded_in = load_started.elapsed();
+}
 
+/// Seven rounds of 200 new entries, a fifth of them edited copies of recent stories from other
+/// sources, numbered on from `next`; per-entry microseconds, sorted, and the time per step.
+fn measure(
+    store: &Store,
+    topics: &Topics,
+    rules: &StoryRules,
+    vocabulary: &Vocabulary,
+    rng: &mut Rng,
+    next: &mut u64,
+) -> (Vec<f64>, Steps) {
     let mut rounds = Vec::new();
     let mut steps = Steps::default();
-    let mut next = stored;
     for _ in 0..7 {
         let entries: Vec<Entry> = (0..200)
             .map(|i| {
-                next += 1;
+                *next += 1;
                 if i % 5 == 0 {
                     // An edited copy of a recent story from another source.
                     let mut copy = synthetic(
-                        next - 1 - rng.below(1_000.min(next - 1)),
-                        &vocabulary,
+                        *next - 1 - rng.below(1_000.min(*next - 1)),
+                        vocabulary,
                         &mut Rng(0),
                     );
                     copy.source_id = format!("copier{}", rng.below(5));
                     copy.canonical_url = Some(format!("https://copier.ru/{next}"));
-                    copy.published = synthetic(next, &vocabulary, &mut Rng(1)).published;
+                    copy.published = synthetic(*next, vocabulary, &mut Rng(1)).published;
                     copy.text = format!("Как сообщает пресс-служба, {}", copy.text);
                     copy
                 } else {
-                    synthetic(next, &vocabulary, &mut rng)
+                    synthetic(*next, vocabulary, rng)
                 }
             })
             .collect();
         let started = Instant::now();
         for entry in entries {
-            ingest(&store, &topics, entry, &rules, &mut steps);
+            ingest(store, topics, entry, rules, &mut steps);
         }
         rounds.push(started.elapsed().as_secs_f64() * 1e6 / 200.0);
     }
     rounds.sort_by(f64::total_cmp);
-    let size: u64 = walk(dir.path());
-    println!("stored entries:          {stored}");
-    println!("load time:               {loaded_in:.1?}");
-    println!(
-        "ingest per entry:        {:.0} µs (median of 7 rounds of 200; min {:.0}, max {:.0})",
-        rounds[3], rounds[0], rounds[6]
-    );
-    let total = steps.store + steps.stories + steps.topics;
-    println!(
-        "  of which:              store {:.0} %, stories {:.0} %, topics {:.0} %",
-        100.0 * steps.store / total,
-        100.0 * steps.stories / total,
-        100.0 * steps.topics / total
-    );
-    println!(
-        "store on disk:           {:.0} MiB",
-        size as f64 / 1_048_576.0
-    );
+    (rounds, steps)
 }
 
 fn walk(path: &std::path::Path) -> u64 {
