@@ -570,7 +570,11 @@ mod tests {
         let parens = format!("{}НКО{}", "(".repeat(5_000), ")".repeat(5_000));
         let error = parse(&parens).unwrap_err();
         assert_eq!(error.column, MAX_DEPTH);
-        assert!(error.message.contains("nest more than 64"), "{}", error.message);
+        assert!(
+            error.message.contains("nest more than 64"),
+            "{}",
+            error.message
+        );
         let nots = format!("{}НКО", "NOT ".repeat(5_000));
         assert!(parse(&nots).is_err());
         // As deep as allowed still parses.
