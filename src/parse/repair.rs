@@ -176,7 +176,8 @@ fn rewrite_declaration(text: &str) -> Cow<'_, str> {
         // Unterminated before the next tag: not a declaration quick-xml can read (it may
         // swallow a later one and switch encodings midway, which panics). Without one, XML is
         // UTF-8, which the text now is.
-        return Cow::Borrowed(next_tag.map_or("", |tag| &text[tag..]));
+        // The next tag may be another declaration: it gets the same treatment.
+        return rewrite_declaration(next_tag.map_or("", |tag| &text[tag..]));
     };
     let declaration = &text[..end];
     let Some(at) = declaration.find("encoding") else {
@@ -345,6 +346,11 @@ mod tests {
         assert_eq!(
             repair_xml("<?xml version=\" type=\"text/html\"<rss version=\"2.0\"><?xml version=\"1.0\" encoding=\"windows-1251\"?><channel/></rss>"),
             "<rss version=\"2.0\"><channel/></rss>"
+        );
+        // The same, the broken one followed straight by another declaration (fuzzer, again).
+        assert_eq!(
+            repair_xml("<?xml version=<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"/>"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"/>"
         );
     }
 

@@ -107,8 +107,10 @@ pub struct Store {
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
 
-/// sled's page cache.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// sled's page cache, counted in on-disk bytes; sled's own memory is several times it with
+/// many small rows (spacejam/sled#986, #1309). 64 MiB and 16 MiB gave nearly the same daemon
+/// RSS on 1,000 sources × 100 items (see BENCHMARKS.md, *Speed and memory*), so the smaller.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The topics an entry was indexed under, and the time key of its rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,8 +275,12 @@ impl Store {
         })
     }
 
+    /// How many entries are stored. sled's `len` walks the whole tree, so this walks the time
+    /// index (one small key per entry, no value) rather than the entries themselves: `/healthz`
+    /// and `/metrics` call it, and walking the entries pulled every stored text through memory
+    /// (the daemon peaked at 798 MiB on 100,000 entries with `/healthz` polled twice a second).
     pub fn entry_count(&self) -> usize {
-        self.entries.len()
+        self.by_time.len()
     }
 
     pub fn source_state(&self, source_id: &str) -> Result<Option<SourceState>, StoreError> {
