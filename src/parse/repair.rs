@@ -24,7 +24,9 @@ pub fn repair_xml(text: &str) -> Cow<'_, str> {
         Cow::Owned(t) => Cow::Owned(set_rss_version(&t).into_owned()),
     };
     match escape_markup(&text) {
-        Some(fixed) => Cow::Owned(fixed),
+        // Dropping forbidden characters can make a declaration of what was not one
+        // (`<?x\0ml …`, the fuzzer again): the start is looked at once more.
+        Some(fixed) => Cow::Owned(rewrite_declaration(&fixed).into_owned()),
         None => text,
     }
 }
