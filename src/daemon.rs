@@ -2,7 +2,7 @@
 //! server, and an orderly shutdown.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -349,6 +349,8 @@ pub async fn schedule_polls<P, F, D>(
     plan.update(sources.borrow_and_update().sources(), &mut first_due, clock);
     let mut polls: JoinSet<PollReport> = JoinSet::new();
     let mut in_flight: HashMap<tokio::task::Id, (String, u64)> = HashMap::new();
+    // The ids in `in_flight`, so that a due source is checked in constant time.
+    let mut busy: HashSet<String> = HashSet::new();
     loop {
         let now = Instant::now();
         while let Some(Reverse((due, id, epoch))) = plan.queue.peek().cloned() {
@@ -359,12 +361,13 @@ pub async fn schedule_polls<P, F, D>(
             let Some(source) = plan.source(&id, epoch) else {
                 continue; // removed, or changed and queued again under a newer epoch
             };
-            if in_flight.values().any(|(busy, _)| *busy == id) {
+            if busy.contains(&id) {
                 // Re-added while its earlier self is still polling: after that poll ends.
                 plan.queue.push(Reverse((now + BUSY_RETRY, id, epoch)));
                 continue;
             }
             let task = polls.spawn(poll(source.clone()));
+            busy.insert(id.clone());
             in_flight.insert(task.id(), (id, epoch));
         }
         let next_wake = plan
@@ -391,6 +394,7 @@ pub async fn schedule_polls<P, F, D>(
                     }
                 };
                 let Some((id, epoch)) = in_flight.remove(&task) else { continue };
+                busy.remove(&id);
                 if plan.source(&id, epoch).is_none() {
                     continue; // removed (or re-added, with its own first poll) meanwhile
                 }
