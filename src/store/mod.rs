@@ -24,8 +24,9 @@ mod stories;
 
 pub use stories::{StoryMember, StoryRecord};
 
-/// Bumped when the layout of the trees or of their values changes incompatibly.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped when the layout of the trees or of their values changes incompatibly. Version 2
+/// put the week first in the fingerprint index; a version 1 store is migrated on open.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// An entry as stored: its stable id and its story.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,26 +137,21 @@ impl Store {
             .cache_capacity(CACHE_BYTES)
             .open()?;
         let meta = db.open_tree("meta")?;
-        match meta.get(SCHEMA_KEY)? {
-            Some(found) => {
-                let found = found
-                    .as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .unwrap_or(0);
-                if found != SCHEMA_VERSION {
-                    return Err(StoreError::Schema {
-                        path: path.display().to_string(),
-                        found,
-                        expected: SCHEMA_VERSION,
-                    });
-                }
-            }
-            None => {
-                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            }
+        let found = meta.get(SCHEMA_KEY)?.map(|found| {
+            found
+                .as_ref()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .unwrap_or(0)
+        });
+        if found.is_some_and(|found| found != SCHEMA_VERSION && found != 1) {
+            return Err(StoreError::Schema {
+                path: path.display().to_string(),
+                found: found.unwrap_or(0),
+                expected: SCHEMA_VERSION,
+            });
         }
-        Ok(Store {
+        let store = Store {
             entries: db.open_tree("entries")?,
             keys: db.open_tree("entry_keys")?,
             by_time: db.open_tree("entries_by_time")?,
@@ -172,7 +168,19 @@ impl Store {
             generation: AtomicU64::new(1),
             flush_requests: AtomicU64::new(0),
             flushed_upto: tokio::sync::Mutex::new(0),
-        })
+        };
+        if found == Some(1) {
+            tracing::info!(path = %path.display(), "migrating the store from schema version 1: rebuilding the fingerprint index");
+            store.rebuild_fingerprints()?;
+        }
+        if found != Some(SCHEMA_VERSION) {
+            // Written after the migration: a crash during it migrates again on the next start.
+            store
+                .meta
+                .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            store.db.flush()?;
+        }
+        Ok(store)
     }
 
     /// Stores an entry, or updates the stored entry that any of `keys` already identifies.

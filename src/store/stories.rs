@@ -38,23 +38,40 @@ impl StoryRecord {
     }
 }
 
-/// The fingerprint index rows of an entry: fingerprint, day, entry id.
+/// The fingerprint index rows of an entry: week, fingerprint, day, entry id.
+///
+/// The week comes first so that rows are laid out by time: a new entry's rows and the rows a
+/// lookup reads (the story window, ±7 days) sit in the newest few weeks of the tree, pages that
+/// stay cached however many older entries the store holds. Keyed by fingerprint first, every
+/// row went to a random page of a tree that grows with the store, and at a million entries
+/// nearly each of an entry's ~50 rows read a page back from disk.
 pub(super) fn fingerprint_rows(entry: &Entry, id: &EntryId) -> Vec<Vec<u8>> {
     let day = day(entry.published);
     Fingerprints::of(&story_text(entry))
         .0
         .into_iter()
-        .map(|fingerprint| fingerprint_key(fingerprint, day, Some(id)))
+        .map(|fingerprint| fingerprint_key(fingerprint, day, id))
         .collect()
 }
 
-fn fingerprint_key(fingerprint: u64, day: u32, id: Option<&EntryId>) -> Vec<u8> {
-    let mut key = Vec::with_capacity(12 + id.map_or(0, |i| i.0.len()));
+/// Days per bucket of the fingerprint index: a ±7-day window spans at most three buckets.
+const BUCKET_DAYS: u32 = 7;
+/// Where the entry id begins in a fingerprint row.
+const ID_OFFSET: usize = 16;
+
+fn fingerprint_key(fingerprint: u64, day: u32, id: &EntryId) -> Vec<u8> {
+    let mut key = row_prefix(day / BUCKET_DAYS, fingerprint, day);
+    key.extend_from_slice(id.0.as_bytes());
+    key
+}
+
+/// A row's key up to its entry id. The bucket is given, not derived from `day`, so that the
+/// end of a range (a day past the bucket's last) stays inside the bucket.
+fn row_prefix(bucket: u32, fingerprint: u64, day: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(ID_OFFSET + 16);
+    key.extend_from_slice(&bucket.to_be_bytes());
     key.extend_from_slice(&fingerprint.to_be_bytes());
     key.extend_from_slice(&day.to_be_bytes());
-    if let Some(id) = id {
-        key.extend_from_slice(id.0.as_bytes());
-    }
     key
 }
 
@@ -83,6 +100,22 @@ fn read_record(records: &TransactionalTree, id: &StoryId) -> TxResult<Option<Sto
 }
 
 impl Store {
+    /// Writes the fingerprint index again from the stored entries, in the current layout: the
+    /// migration from schema version 1, whose rows began with the fingerprint.
+    pub(super) fn rebuild_fingerprints(&self) -> Result<(), StoreError> {
+        self.fingerprints.clear()?;
+        for row in self.entries.iter() {
+            let (_, bytes) = row?;
+            let stored: StoredEntry = decode(&bytes, "entry")?;
+            let mut batch = sled::Batch::default();
+            for key in fingerprint_rows(&stored.entry, &stored.id) {
+                batch.insert(key, stored.entry.source_id.as_bytes());
+            }
+            self.fingerprints.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
     pub fn story(&self, id: &StoryId) -> Result<Option<StoryRecord>, StoreError> {
         self.stories
             .get(id.0.as_bytes())?
@@ -178,19 +211,24 @@ impl StoryIndex for Store {
     ) -> Result<Vec<Candidate>, StoreError> {
         let mut found: Vec<Candidate> = Vec::new();
         for &fingerprint in fingerprints {
-            let start = fingerprint_key(fingerprint, from, None);
-            let end = fingerprint_key(fingerprint, to.saturating_add(1), None);
             let mut rows = Vec::new();
-            for row in self.fingerprints.range(start..end) {
-                let (key, source) = row?;
-                rows.push((
-                    EntryId(
-                        String::from_utf8_lossy(key.get(12..).unwrap_or_default()).into_owned(),
-                    ),
-                    String::from_utf8_lossy(&source).into_owned(),
-                ));
-                if rows.len() > max_entries {
-                    break;
+            'buckets: for bucket in from / BUCKET_DAYS..=to / BUCKET_DAYS {
+                let first_day = from.max(bucket * BUCKET_DAYS);
+                let last_day = to.min((bucket * BUCKET_DAYS).saturating_add(BUCKET_DAYS - 1));
+                let start = row_prefix(bucket, fingerprint, first_day);
+                let end = row_prefix(bucket, fingerprint, last_day.saturating_add(1));
+                for row in self.fingerprints.range(start..end) {
+                    let (key, source) = row?;
+                    rows.push((
+                        EntryId(
+                            String::from_utf8_lossy(key.get(ID_OFFSET..).unwrap_or_default())
+                                .into_owned(),
+                        ),
+                        String::from_utf8_lossy(&source).into_owned(),
+                    ));
+                    if rows.len() > max_entries {
+                        break 'buckets;
+                    }
                 }
             }
             if rows.len() > max_entries {
@@ -236,6 +274,7 @@ impl StoryIndex for Store {
 mod tests {
     use super::*;
     use crate::cluster::identity_keys;
+    use crate::store::{SCHEMA_KEY, SCHEMA_VERSION};
 
     fn add(store: &Store, source: &str, link: &str, hours_ago: i64) -> EntryId {
         let mut entry = Entry::from_text(source, "Заголовок", "Текст");
@@ -277,5 +316,81 @@ mod tests {
             .unwrap()
             .iter()
             .all(|id| *id != bridge));
+    }
+
+    const TEXT: &str = "Правительство области подписало соглашение о сотрудничестве с \
+        некоммерческими организациями района, сообщает пресс-служба администрации.";
+
+    /// An entry with [`TEXT`] published at noon on `day` (days since the epoch).
+    fn on_day(store: &Store, source: &str, day: u32) -> (EntryId, Vec<u64>) {
+        let mut entry = Entry::from_text(source, "Соглашение", TEXT);
+        entry.canonical_url = Some(format!("https://{source}.ru/{day}"));
+        entry.published = DateTime::from_timestamp(i64::from(day) * 86_400 + 43_200, 0).unwrap();
+        let fingerprints = Fingerprints::of(&story_text(&entry)).0;
+        let keys = identity_keys(&entry);
+        (
+            store.upsert(entry, &keys).unwrap().id().clone(),
+            fingerprints,
+        )
+    }
+
+    fn found(store: &Store, fingerprints: &[u64], from: u32, to: u32) -> Vec<EntryId> {
+        let mut ids: Vec<EntryId> = store
+            .candidates(fingerprints, from, to, 100)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn candidates_come_from_every_day_of_the_window_across_week_buckets() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Days 20,001..=20,015 span three buckets of seven days; 20,000 and 20,016 lie outside.
+        let days = [
+            20_000, 20_001, 20_006, 20_007, 20_013, 20_014, 20_015, 20_016,
+        ];
+        let mut inside = Vec::new();
+        let mut fingerprints = Vec::new();
+        for (i, day) in days.into_iter().enumerate() {
+            let (id, f) = on_day(&store, &format!("s{i}"), day);
+            if (20_001..=20_015).contains(&day) {
+                inside.push(id);
+            }
+            fingerprints = f;
+        }
+        assert!(!fingerprints.is_empty());
+        inside.sort();
+        assert_eq!(found(&store, &fingerprints, 20_001, 20_015), inside);
+        assert_eq!(found(&store, &fingerprints, 20_016, 20_016).len(), 1);
+        assert!(found(&store, &fingerprints, 20_017, 20_030).is_empty());
+    }
+
+    #[test]
+    fn a_schema_1_store_gets_its_fingerprint_index_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, fingerprints) = {
+            let store = Store::open(dir.path()).unwrap();
+            let (id, fingerprints) = on_day(&store, "lenobl", 20_400);
+            // Rewritten as version 1 kept it: fingerprint, day, entry id.
+            store.fingerprints.clear().unwrap();
+            for fingerprint in &fingerprints {
+                let mut key = fingerprint.to_be_bytes().to_vec();
+                key.extend_from_slice(&20_400u32.to_be_bytes());
+                key.extend_from_slice(id.0.as_bytes());
+                store.fingerprints.insert(key, "lenobl").unwrap();
+            }
+            store.meta.insert(SCHEMA_KEY, &1u32.to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+            (id, fingerprints)
+        };
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(found(&store, &fingerprints, 20_393, 20_407), [id]);
+        assert_eq!(store.fingerprints.len(), fingerprints.len());
+        let version = store.meta.get(SCHEMA_KEY).unwrap().unwrap();
+        assert_eq!(version.as_ref(), SCHEMA_VERSION.to_be_bytes());
     }
 }
