@@ -3,8 +3,6 @@
 //! Applied to the UTF-8 text after decoding:
 //!
 //! - anything before the XML declaration goes (whitespace, a BOM, a PHP warning);
-//! - the declaration is rewritten to UTF-8: the text *is* UTF-8 now, whatever the source said
-//!   (and quick-xml under feed-rs panics on text declared UTF-16);
 //! - an `<rss>` root without a `version` (or with one feed-rs does not know) gets `2.0`, which
 //!   reads every RSS 0.9x/2.0 dialect; feed-rs rejects the whole feed otherwise;
 //! - outside CDATA sections and comments, a bare `&` becomes `&amp;`, and HTML entities that
@@ -12,22 +10,28 @@
 //!   whole feed for one bare `&` (common in `.ru` feeds: `?id=1&page=2`) and leaves undeclared
 //!   entities as literal text;
 //! - characters that XML 1.0 forbids are dropped everywhere;
-//! - a second XML declaration further in (two feeds glued together) is dropped.
+//! - last, every XML declaration goes except one at the very start that is well formed and
+//!   declares UTF-8 or no encoding ([`strip_declarations`]).
 
 use std::borrow::Cow;
 
 /// Makes UTF-8 feed text acceptable to an XML parser; borrows when nothing needs changing.
 pub fn repair_xml(text: &str) -> Cow<'_, str> {
     let text = skip_leading_junk(text);
-    let text = match rewrite_declaration(text) {
-        Cow::Borrowed(t) => set_rss_version(t),
-        Cow::Owned(t) => Cow::Owned(set_rss_version(&t).into_owned()),
+    let text = match escape_markup(text) {
+        Some(fixed) => Cow::Owned(fixed),
+        None => Cow::Borrowed(text),
     };
-    match escape_markup(&text) {
-        // Dropping forbidden characters can make a declaration of what was not one
-        // (`<?x\0ml …`, the fuzzer again): the start is looked at once more.
-        Some(fixed) => Cow::Owned(rewrite_declaration(&fixed).into_owned()),
-        None => text,
+    let text = then(text, set_rss_version);
+    // Last, so that no later step can form a declaration again.
+    then(text, strip_declarations)
+}
+
+/// Applies a borrowing repair to the result of the previous one.
+fn then<'a>(text: Cow<'a, str>, repair: fn(&str) -> Cow<'_, str>) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(text) => repair(text),
+        Cow::Owned(text) => Cow::Owned(repair(&text).into_owned()),
     }
 }
 
@@ -78,16 +82,6 @@ fn escape_markup(text: &str) -> Option<String> {
             None
         };
         if let Some(end) = verbatim_end {
-            i = end;
-            continue;
-        }
-        if i > 0 && is_declaration(&text[i..]) {
-            // A second declaration is not XML, and feed-rs hands its encoding to quick-xml,
-            // which panics when told to switch encodings mid-document: drop it.
-            let end = text[i..].find("?>").map_or(text.len(), |e| i + e + 2);
-            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            out.push_str(&text[copied..i]);
-            copied = end;
             i = end;
             continue;
         }
@@ -167,41 +161,118 @@ fn entity_replacement(after: &str) -> Option<(String, usize)> {
     }
 }
 
-/// Replaces the declared encoding with UTF-8, since the text was already decoded.
-fn rewrite_declaration(text: &str) -> Cow<'_, str> {
-    if !text.starts_with("<?xml") {
-        return Cow::Borrowed(text);
-    }
-    let end = text.find("?>");
-    let next_tag = text[1..].find('<').map(|at| at + 1);
-    let Some(end) = end.filter(|end| next_tag.is_none_or(|tag| *end < tag)) else {
-        // Unterminated before the next tag: not a declaration quick-xml can read (it may
-        // swallow a later one and switch encodings midway, which panics). Without one, XML is
-        // UTF-8, which the text now is.
-        // The next tag may be another declaration: it gets the same treatment.
-        return rewrite_declaration(next_tag.map_or("", |tag| &text[tag..]));
-    };
-    let declaration = &text[..end];
-    let Some(at) = declaration.find("encoding") else {
+/// Removes every XML declaration but a clean one at the very start.
+///
+/// The text is UTF-8 whatever the source declared, and feed-rs hands a declaration's encoding
+/// to quick-xml, which panics when a declaration it meets after the first switches encodings.
+/// The fuzzer found such declarations in many shapes: a second one midway (two feeds glued
+/// together), an unterminated one running on to a later one's `?>`, one formed only once
+/// forbidden characters were dropped. So rather than mend shapes, this runs after every other
+/// repair and guarantees one thing: the only declaration left, if any, starts the text, ends at
+/// its own `?>` and declares UTF-8 or nothing. A declaration is dropped up to its `?>`, or up
+/// to the next `<` when that comes first (an unterminated one must not swallow the root), and
+/// the text on both sides of a dropped one is looked at again, since `<?x` + `ml ` is one more.
+fn strip_declarations(text: &str) -> Cow<'_, str> {
+    let kept = clean_declaration_len(text);
+    let Some(first) = find_declaration(&text[kept..]).map(|at| kept + at) else {
         return Cow::Borrowed(text);
     };
-    let after = &declaration[at + "encoding".len()..];
-    let Some(open) = after.find(['"', '\'']) else {
-        return Cow::Borrowed(text);
-    };
-    let quote = after[open..].chars().next().unwrap_or('"');
-    let value_start = at + "encoding".len() + open + 1;
-    let Some(value_len) = declaration[value_start..].find(quote) else {
-        return Cow::Borrowed(text);
-    };
-    if declaration[value_start..value_start + value_len].eq_ignore_ascii_case("utf-8") {
-        return Cow::Borrowed(text);
-    }
     let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..value_start]);
-    out.push_str("UTF-8");
-    out.push_str(&text[value_start + value_len..]);
-    Cow::Owned(out)
+    out.push_str(&text[..first]);
+    let mut rest = &text[first..];
+    loop {
+        // `rest` starts with a declaration, maybe with the last bytes of `out` in front of it.
+        let tail = declaration_tail(&out, rest);
+        out.truncate(out.len() - tail);
+        let body = &rest[DECLARATION_START.len() - tail..];
+        let end = match (body.find("?>"), body.find('<')) {
+            (Some(close), Some(next)) if next < close => next,
+            (Some(close), _) => close + 2,
+            (None, Some(next)) => next,
+            (None, None) => body.len(),
+        };
+        rest = &body[end..];
+        if declaration_tail(&out, rest) > 0 || is_declaration(rest) {
+            continue;
+        }
+        match find_declaration(rest) {
+            Some(at) => {
+                out.push_str(&rest[..at]);
+                rest = &rest[at..];
+            }
+            None => {
+                out.push_str(rest);
+                return Cow::Owned(out);
+            }
+        }
+    }
+}
+
+/// `<?xml` as quick-xml recognises a declaration, followed by whitespace or `?`.
+const DECLARATION_START: &str = "<?xml";
+
+/// Where the first declaration in `text` begins.
+fn find_declaration(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = text[from..].find('<') {
+        let at = from + at;
+        if is_declaration(&text[at..]) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// How many bytes at the end of `out` begin a declaration that `rest` completes (0 if none).
+fn declaration_tail(out: &str, rest: &str) -> usize {
+    for tail in (1..DECLARATION_START.len()).rev() {
+        let Some(start) = out.len().checked_sub(tail) else {
+            continue;
+        };
+        let (Some(head), Some(more)) = (
+            out.get(start..),
+            rest.get(..=DECLARATION_START.len() - tail),
+        ) else {
+            continue;
+        };
+        if is_declaration(&format!("{head}{more}")) {
+            return tail;
+        }
+    }
+    0
+}
+
+/// The length of the declaration that starts `text` if it is one to keep: terminated before
+/// any other `<`, and declaring UTF-8 or no encoding. 0 otherwise.
+fn clean_declaration_len(text: &str) -> usize {
+    if !is_declaration(text) {
+        return 0;
+    }
+    let Some(close) = text.find("?>") else {
+        return 0;
+    };
+    let declaration = &text[..close];
+    if declaration[1..].contains('<') {
+        return 0;
+    }
+    let encoding = match declaration.split_once("encoding") {
+        None => return close + 2,
+        Some((_, after)) => after,
+    };
+    let value = encoding
+        .trim_start()
+        .strip_prefix('=')
+        .map(str::trim_start)
+        .and_then(|v| v.strip_prefix(['"', '\'']))
+        .and_then(|v| v.split_once(['"', '\'']))
+        .map(|(value, _)| value);
+    match value {
+        Some(value) if value.eq_ignore_ascii_case("utf-8") && !encoding.contains("encoding") => {
+            close + 2
+        }
+        _ => 0,
+    }
 }
 
 /// RSS versions feed-rs reads; any other `<rss>` is read as 2.0, the superset of them all.
@@ -276,19 +347,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rewrites_a_legacy_declaration() {
-        let fixed =
-            repair_xml("<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"/>");
+    fn a_legacy_declaration_goes_and_a_utf8_one_stays() {
+        // The text is UTF-8 now: a declaration of another encoding would be a lie.
         assert_eq!(
-            fixed,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"/>"
-        );
-        let fixed = repair_xml(
-            "<?xml version='1.0' encoding='koi8-r' standalone='yes'?><rss version='2.0'/>",
+            repair_xml("<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"/>"),
+            "<rss version=\"2.0\"/>"
         );
         assert_eq!(
-            fixed,
-            "<?xml version='1.0' encoding='UTF-8' standalone='yes'?><rss version='2.0'/>"
+            repair_xml(
+                "<?xml version='1.0' encoding='koi8-r' standalone='yes'?><rss version='2.0'/>"
+            ),
+            "<rss version='2.0'/>"
+        );
+        for kept in [
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"/>",
+            "<?xml version='1.0' encoding = 'UTF-8' standalone='yes'?><rss version='2.0'/>",
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"/>",
+        ] {
+            assert!(matches!(repair_xml(kept), Cow::Borrowed(_)), "{kept}");
+        }
+    }
+
+    #[test]
+    fn no_declaration_is_left_but_a_clean_one_at_the_start() {
+        // Every shape the charset_and_feed fuzzer found, and joints the dropping itself makes:
+        // whatever the input, quick-xml must not meet a declaration after the first byte.
+        let inputs = [
+            "<?xml version=<?x\0\0ml version=\"1.0\" encoding=\"windows-1251\"?><rss/>",
+            "<a><?<?xml a?>xml encoding='koi8-r'?></a>",
+            "<a><?x<?xml?>ml encoding='koi8-r'?><?xm<?XML\t?>l ?></a>",
+            "<a><?xml version=\"1.0\" encoding=\"cp1251\"",
+            "<?xml version=\"1.0\" encoding=\"utf-8\" encoding=\"cp1251\"?><a/>",
+            "<?xml?><?xml ?><a><![CDATA[<?xml encoding='x'?>]]></a>",
+        ];
+        for input in inputs {
+            let fixed = repair_xml(input);
+            let after_start = &fixed[clean_declaration_len(&fixed)..];
+            assert_eq!(find_declaration(after_start), None, "{input:?} → {fixed:?}");
+        }
+        assert_eq!(
+            repair_xml("<a><?<?xml a?>xml encoding='koi8-r'?>б</a>"),
+            "<a>б</a>"
         );
     }
 
@@ -352,7 +451,7 @@ mod tests {
         // The same, the broken one followed straight by another declaration (fuzzer, again).
         assert_eq!(
             repair_xml("<?xml version=<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"/>"),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"/>"
+            "<rss version=\"2.0\"/>"
         );
     }
 
