@@ -222,11 +222,7 @@ pub fn render_topic(
         }
         Some(_) => return Ok(None),
     };
-    let stories = found[range]
-        .iter()
-        .cloned()
-        .map(|entry| StoryView::load(store, entry, topics.priorities()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let stories = StoryView::load_all(store, &found[range], topics.priorities())?;
     let mut meta = FeedMeta::new(config, &topic.id, &topic.title);
     meta.page = page;
     meta.archive_pages = archive_pages;

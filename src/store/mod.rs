@@ -25,7 +25,8 @@ mod stories;
 pub use stories::{StoryMember, StoryRecord};
 
 /// Bumped when the layout of the trees or of their values changes incompatibly. Version 2
-/// put the week first in the fingerprint index; a version 1 store is migrated on open.
+/// put the week first in the fingerprint index and the story id in the time rows (entries by
+/// time and by topic); a version 1 store is migrated on open.
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// An entry as stored: its stable id and its story.
@@ -35,6 +36,14 @@ pub struct StoredEntry {
     pub story_id: StoryId,
     #[serde(flatten)]
     pub entry: Entry,
+}
+
+/// An entry as a time index lists it: enough to page through a feed, one row per entry, without
+/// reading the entries (the time rows carry the entry's story id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub entry: EntryId,
+    pub story: StoryId,
 }
 
 /// What storing an entry did.
@@ -79,12 +88,13 @@ pub struct Store {
     db: sled::Db,
     entries: sled::Tree,
     keys: sled::Tree,
+    /// Time key (published, entry id) → the entry's story id.
     by_time: sled::Tree,
     sources: sled::Tree,
     /// Entries whose topics must be evaluated (again): written with the entry, in one
     /// transaction, so a crash between storing and indexing only delays the indexing.
     pending_topics: sled::Tree,
-    /// Topic id, NUL, time key → (): each topic's entries, newest last.
+    /// Topic id, NUL, time key → the entry's story id: each topic's entries, newest last.
     topic_rows: sled::Tree,
     /// Entry id → the topics it was indexed under and at which time key.
     entry_topics: sled::Tree,
@@ -170,8 +180,9 @@ impl Store {
             flushed_upto: tokio::sync::Mutex::new(0),
         };
         if found == Some(1) {
-            tracing::info!(path = %path.display(), "migrating the store from schema version 1: rebuilding the fingerprint index");
+            tracing::info!(path = %path.display(), "migrating the store from schema version 1: rebuilding the fingerprint index, writing story ids into the time rows");
             store.rebuild_fingerprints()?;
+            store.write_story_ids()?;
         }
         if found != Some(SCHEMA_VERSION) {
             // Written after the migration: a crash during it migrates again on the next start.
@@ -269,6 +280,49 @@ impl Store {
             .transpose()
     }
 
+    /// Entries newest first (by published time), as listed: no entry is read.
+    pub fn newest_listed(&self) -> impl Iterator<Item = Result<Listed, StoreError>> + '_ {
+        self.by_time
+            .iter()
+            .rev()
+            .filter_map(move |row| self.listed(row, 8).transpose())
+    }
+
+    /// A topic's entries, newest first (by published time), as listed: no entry is read.
+    pub fn topic_newest_listed(
+        &self,
+        topic: &str,
+    ) -> impl Iterator<Item = Result<Listed, StoreError>> + '_ {
+        let prefix = topic_row(topic, &[]);
+        let skip = prefix.len() + 8;
+        self.topic_rows
+            .scan_prefix(prefix)
+            .rev()
+            .filter_map(move |row| self.listed(row, skip).transpose())
+    }
+
+    /// A time row (entry id from byte `skip` of the key, story id as the value) as listed.
+    fn listed(
+        &self,
+        row: sled::Result<(sled::IVec, sled::IVec)>,
+        skip: usize,
+    ) -> Result<Option<Listed>, StoreError> {
+        let (key, story) = row?;
+        let entry =
+            EntryId(String::from_utf8_lossy(key.get(skip..).unwrap_or_default()).into_owned());
+        if story.is_empty() {
+            // Not written by this version: the entry knows its story.
+            return Ok(self.entry(&entry)?.map(|stored| Listed {
+                story: stored.story_id,
+                entry,
+            }));
+        }
+        Ok(Some(Listed {
+            entry,
+            story: EntryId(String::from_utf8_lossy(&story).into_owned()),
+        }))
+    }
+
     /// Entries newest first (by published time).
     pub fn newest(&self) -> impl Iterator<Item = Result<StoredEntry, StoreError>> + '_ {
         self.by_time.iter().rev().filter_map(move |row| {
@@ -335,9 +389,14 @@ impl Store {
             time_key: time_key(stored.entry.published, &stored.id),
             topics: topics.to_vec(),
         };
-        let trees = (&self.topic_rows, &self.entry_topics, &self.pending_topics);
+        let trees = (
+            &self.topic_rows,
+            &self.entry_topics,
+            &self.pending_topics,
+            &self.entries,
+        );
         let changed = trees
-            .transaction(|(rows, records, pending)| {
+            .transaction(|(rows, records, pending, entries)| {
                 let old: Option<EntryTopics> = match records.get(stored.id.0.as_bytes())? {
                     Some(bytes) => Some(
                         decode(&bytes, "entry topics")
@@ -354,8 +413,11 @@ impl Store {
                         rows.remove(topic_row(topic, &old.time_key))?;
                     }
                 }
+                // The story as stored now: `stored` may have been read before a merge moved it.
+                let story = read_entry(entries, &stored.id)?
+                    .map_or_else(|| stored.story_id.clone(), |now| now.story_id);
                 for topic in &record.topics {
-                    rows.insert(topic_row(topic, &record.time_key), &[])?;
+                    rows.insert(topic_row(topic, &record.time_key), story.0.as_bytes())?;
                 }
                 let bytes = serde_json::to_vec(&record).map_err(|source| {
                     ConflictableTransactionError::Abort(StoreError::Corrupt {
@@ -461,8 +523,16 @@ impl Store {
                         problems.push(format!("entry {id} says its id is {}", stored.id.0));
                     }
                     let row = time_key(stored.entry.published, &stored.id);
-                    if !self.by_time.contains_key(&row)? {
-                        problems.push(format!("entry {id} has no time row"));
+                    match self.by_time.get(&row)? {
+                        None => problems.push(format!("entry {id} has no time row")),
+                        Some(story) if *story != *stored.story_id.0.as_bytes() => {
+                            problems.push(format!(
+                                "entry {id} is in story {} but its time row says {}",
+                                stored.story_id.0,
+                                String::from_utf8_lossy(&story)
+                            ))
+                        }
+                        Some(_) => {}
                     }
                 }
                 Err(e) => problems.push(format!("entry {id}: {e}")),
@@ -594,7 +664,10 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
                 Upsert::Unchanged(old.id.clone())
             } else {
                 by_time.remove(time_key(old.entry.published, &old.id))?;
-                by_time.insert(time_key(merged.entry.published, &merged.id), &[])?;
+                by_time.insert(
+                    time_key(merged.entry.published, &merged.id),
+                    merged.story_id.0.as_bytes(),
+                )?;
                 let (before, after) = (
                     stories::fingerprint_rows(&old.entry, &old.id),
                     stories::fingerprint_rows(&merged.entry, &merged.id),
@@ -618,7 +691,7 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
                 id: id.clone(),
                 entry: entry.clone(),
             };
-            by_time.insert(time_key(stored.entry.published, &id), &[])?;
+            by_time.insert(time_key(stored.entry.published, &id), id.0.as_bytes())?;
             write_entry(entries, &stored)?;
             for row in fingerprints {
                 fingerprint_rows.insert(row.as_slice(), stored.entry.source_id.as_bytes())?;

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
-use super::{decode, read_entry, write_entry, Store, StoreError, StoredEntry, TxResult};
+use super::{
+    decode, read_entry, time_key, topic_row, write_entry, EntryTopics, Store, StoreError,
+    StoredEntry, TxResult,
+};
 use crate::cluster::similarity::Fingerprints;
 use crate::cluster::story::{day, story_text, Candidate, StoryIndex};
 use crate::cluster::{EntryId, StoryId};
@@ -116,6 +119,26 @@ impl Store {
         Ok(())
     }
 
+    /// Writes each entry's story id into its time row and topic rows: the migration from
+    /// schema version 1, whose rows held nothing.
+    pub(super) fn write_story_ids(&self) -> Result<(), StoreError> {
+        for row in self.entries.iter() {
+            let (_, bytes) = row?;
+            let stored: StoredEntry = decode(&bytes, "entry")?;
+            let story = stored.story_id.0.as_bytes();
+            self.by_time
+                .insert(time_key(stored.entry.published, &stored.id), story)?;
+            if let Some(bytes) = self.entry_topics.get(stored.id.0.as_bytes())? {
+                let indexed: EntryTopics = decode(&bytes, "entry topics")?;
+                for topic in &indexed.topics {
+                    self.topic_rows
+                        .insert(topic_row(topic, &indexed.time_key), story)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn story(&self, id: &StoryId) -> Result<Option<StoryRecord>, StoreError> {
         self.stories
             .get(id.0.as_bytes())?
@@ -144,48 +167,69 @@ impl Store {
         entry_id: &EntryId,
         others: &[StoryId],
     ) -> Result<StoryId, StoreError> {
-        let trees = (&self.entries, &self.stories, &self.pending_stories);
+        let trees = (
+            &self.entries,
+            &self.stories,
+            &self.pending_stories,
+            &self.by_time,
+            &self.topic_rows,
+            &self.entry_topics,
+        );
         let survivor = trees
-            .transaction(|(entries, records, pending)| {
-                pending.remove(entry_id.0.as_bytes())?;
-                let Some(entry) = read_entry(entries, entry_id)? else {
-                    return Ok(None);
-                };
-                let mut involved: Vec<(StoryId, StoryRecord)> = Vec::new();
-                for id in std::iter::once(&entry.story_id).chain(others) {
-                    if involved.iter().any(|(known, _)| known == id) {
-                        continue;
-                    }
-                    if let Some(record) = read_record(records, id)? {
-                        involved.push((id.clone(), record));
-                    }
-                }
-                involved.sort_by(|(a_id, a), (b_id, b)| {
-                    a.created.cmp(&b.created).then_with(|| a_id.cmp(b_id))
-                });
-                let Some((survivor_id, mut survivor)) = involved.first().cloned() else {
-                    return Ok(None);
-                };
-                for (id, record) in involved.iter().skip(1) {
-                    for member in &record.members {
-                        if let Some(mut stored) = read_entry(entries, &member.id)? {
-                            stored.story_id = survivor_id.clone();
-                            write_entry(entries, &stored)?;
+            .transaction(
+                |(entries, records, pending, by_time, topic_rows, entry_topics)| {
+                    pending.remove(entry_id.0.as_bytes())?;
+                    let Some(entry) = read_entry(entries, entry_id)? else {
+                        return Ok(None);
+                    };
+                    let mut involved: Vec<(StoryId, StoryRecord)> = Vec::new();
+                    for id in std::iter::once(&entry.story_id).chain(others) {
+                        if involved.iter().any(|(known, _)| known == id) {
+                            continue;
                         }
-                        if !survivor.members.contains(member) {
-                            survivor.members.push(member.clone());
+                        if let Some(record) = read_record(records, id)? {
+                            involved.push((id.clone(), record));
                         }
                     }
-                    records.remove(id.0.as_bytes())?;
-                }
-                survivor.created = involved
-                    .iter()
-                    .map(|(_, r)| r.created)
-                    .min()
-                    .unwrap_or(survivor.created);
-                write_record(records, &survivor_id, &survivor)?;
-                Ok(Some(survivor_id))
-            })
+                    involved.sort_by(|(a_id, a), (b_id, b)| {
+                        a.created.cmp(&b.created).then_with(|| a_id.cmp(b_id))
+                    });
+                    let Some((survivor_id, mut survivor)) = involved.first().cloned() else {
+                        return Ok(None);
+                    };
+                    for (id, record) in involved.iter().skip(1) {
+                        for member in &record.members {
+                            if let Some(mut stored) = read_entry(entries, &member.id)? {
+                                stored.story_id = survivor_id.clone();
+                                write_entry(entries, &stored)?;
+                                // The time rows name the story too (feeds list stories from them).
+                                let story = survivor_id.0.as_bytes();
+                                by_time
+                                    .insert(time_key(stored.entry.published, &stored.id), story)?;
+                                if let Some(bytes) = entry_topics.get(stored.id.0.as_bytes())? {
+                                    let indexed: EntryTopics = decode(&bytes, "entry topics")
+                                        .map_err(ConflictableTransactionError::Abort)?;
+                                    for topic in &indexed.topics {
+                                        topic_rows
+                                            .insert(topic_row(topic, &indexed.time_key), story)?;
+                                    }
+                                }
+                            }
+                            if !survivor.members.contains(member) {
+                                survivor.members.push(member.clone());
+                            }
+                        }
+                        records.remove(id.0.as_bytes())?;
+                    }
+                    survivor.created = involved
+                        .iter()
+                        .map(|(_, r)| r.created)
+                        .min()
+                        .unwrap_or(survivor.created);
+                    write_record(records, &survivor_id, &survivor)?;
+                    Ok(Some(survivor_id))
+                },
+            )
             .map_err(|e| match e {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(e) => StoreError::Sled(e),
@@ -274,7 +318,7 @@ impl StoryIndex for Store {
 mod tests {
     use super::*;
     use crate::cluster::identity_keys;
-    use crate::store::{SCHEMA_KEY, SCHEMA_VERSION};
+    use crate::store::{Listed, SCHEMA_KEY, SCHEMA_VERSION};
 
     fn add(store: &Store, source: &str, link: &str, hours_ago: i64) -> EntryId {
         let mut entry = Entry::from_text(source, "Заголовок", "Текст");
@@ -291,6 +335,9 @@ mod tests {
         let older = add(&store, "lenobl", "https://a.ru/1", 30);
         let newer = add(&store, "news47", "https://b.ru/1", 20);
         let newer_copy = add(&store, "mr7", "https://c.ru/1", 19);
+        // Indexed under a topic before any merge: its topic row must follow the merges.
+        let copy = store.entry(&newer_copy).unwrap().unwrap();
+        store.set_entry_topics(&copy, &["nko".into()]).unwrap();
         store
             .join_stories(&newer_copy, std::slice::from_ref(&newer))
             .unwrap();
@@ -311,6 +358,22 @@ mod tests {
         assert!(store.story(&newer).unwrap().is_none());
         assert!(store.story(&bridge).unwrap().is_none());
         assert!(store.generation() > generation);
+        // Feeds list stories from the time rows: they name the surviving story too.
+        let listed: Vec<Listed> = store.newest_listed().map(Result::unwrap).collect();
+        assert_eq!(listed.len(), 4);
+        assert!(listed.iter().all(|l| l.story == older), "{listed:?}");
+        let in_topic: Vec<Listed> = store
+            .topic_newest_listed("nko")
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            in_topic,
+            [Listed {
+                entry: newer_copy.clone(),
+                story: older.clone()
+            }]
+        );
+        assert_eq!(store.verify().unwrap(), Vec::<String>::new());
         assert!(store
             .pending_story_entries()
             .unwrap()
@@ -375,7 +438,14 @@ mod tests {
         let (id, fingerprints) = {
             let store = Store::open(dir.path()).unwrap();
             let (id, fingerprints) = on_day(&store, "lenobl", 20_400);
-            // Rewritten as version 1 kept it: fingerprint, day, entry id.
+            let stored = store.entry(&id).unwrap().unwrap();
+            store.set_entry_topics(&stored, &["nko".into()]).unwrap();
+            // Rewritten as version 1 kept it: fingerprint, day, entry id; time rows empty.
+            for tree in [&store.by_time, &store.topic_rows] {
+                for key in tree.iter().keys() {
+                    tree.insert(key.unwrap(), &[]).unwrap();
+                }
+            }
             store.fingerprints.clear().unwrap();
             for fingerprint in &fingerprints {
                 let mut key = fingerprint.to_be_bytes().to_vec();
@@ -388,8 +458,13 @@ mod tests {
             (id, fingerprints)
         };
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(found(&store, &fingerprints, 20_393, 20_407), [id]);
+        assert_eq!(found(&store, &fingerprints, 20_393, 20_407), [id.clone()]);
         assert_eq!(store.fingerprints.len(), fingerprints.len());
+        assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+        for tree in [&store.by_time, &store.topic_rows] {
+            let (_, story) = tree.iter().next().unwrap().unwrap();
+            assert_eq!(*story, *id.0.as_bytes());
+        }
         let version = store.meta.get(SCHEMA_KEY).unwrap().unwrap();
         assert_eq!(version.as_ref(), SCHEMA_VERSION.to_be_bytes());
     }

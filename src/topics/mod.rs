@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use crate::cluster::{EntryId, StoryId};
 use crate::config::{Config, ConfigError, Location, Topic, ALL_TOPIC};
 use crate::normalize::Entry;
-use crate::store::{Store, StoreError, StoredEntry};
+use crate::store::{Listed, Store, StoreError, StoredEntry};
 
 pub use analysis::{EntryWords, WordFilter};
 pub use query::{Query, QueryError};
@@ -123,23 +123,18 @@ impl TopicFeed {
         limit: usize,
         priorities: &HashMap<String, i32>,
     ) -> Result<Vec<StoryView>, StoreError> {
-        self.stories(store, Some(limit))?
-            .into_iter()
-            .map(|found| StoryView::load(store, found, priorities))
-            .collect()
+        let listed = self.stories(store, Some(limit))?;
+        StoryView::load_all(store, &listed, priorities)
     }
 
-    /// One entry of each story this feed carries, newest first, at most `limit` of them: cheap,
-    /// for paging through archives before loading whole stories.
-    pub fn stories(
-        &self,
-        store: &Store,
-        limit: Option<usize>,
-    ) -> Result<Vec<StoredEntry>, StoreError> {
-        let entries: Box<dyn Iterator<Item = Result<StoredEntry, StoreError>>> = if self.is_all() {
-            Box::new(store.newest())
+    /// The newest entry of each story this feed carries, newest first, at most `limit` of them:
+    /// read from the time rows alone, so paging through a feed of 100,000 entries holds ids,
+    /// not texts, and reads only the entries of the page it shows.
+    pub fn stories(&self, store: &Store, limit: Option<usize>) -> Result<Vec<Listed>, StoreError> {
+        let entries: Box<dyn Iterator<Item = Result<Listed, StoreError>>> = if self.is_all() {
+            Box::new(store.newest_listed())
         } else {
-            Box::new(store.topic_newest(&self.id))
+            Box::new(store.topic_newest_listed(&self.id))
         };
         let limit = limit.unwrap_or(usize::MAX);
         let mut seen: HashSet<StoryId> = HashSet::new();
@@ -148,9 +143,9 @@ impl TopicFeed {
             if stories.len() >= limit {
                 break;
             }
-            let stored = stored?;
-            if seen.insert(stored.story_id.clone()) {
-                stories.push(stored);
+            let listed = stored?;
+            if seen.insert(listed.story.clone()) {
+                stories.push(listed);
             }
         }
         Ok(stories)
@@ -170,6 +165,22 @@ pub struct StoryView {
 }
 
 impl StoryView {
+    /// The stories of `listed` (one entry of each), read from the store; an entry removed
+    /// since it was listed (retention) is skipped.
+    pub fn load_all(
+        store: &Store,
+        listed: &[Listed],
+        priorities: &HashMap<String, i32>,
+    ) -> Result<Vec<StoryView>, StoreError> {
+        let mut stories = Vec::with_capacity(listed.len());
+        for one in listed {
+            if let Some(found) = store.entry(&one.entry)? {
+                stories.push(StoryView::load(store, found, priorities)?);
+            }
+        }
+        Ok(stories)
+    }
+
     /// The story of `found` (one of its entries), read from the store.
     pub fn load(
         store: &Store,
