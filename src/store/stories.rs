@@ -458,7 +458,10 @@ mod tests {
             (id, fingerprints)
         };
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(found(&store, &fingerprints, 20_393, 20_407), [id.clone()]);
+        assert_eq!(
+            found(&store, &fingerprints, 20_393, 20_407),
+            std::slice::from_ref(&id)
+        );
         assert_eq!(store.fingerprints.len(), fingerprints.len());
         assert_eq!(store.verify().unwrap(), Vec::<String>::new());
         for tree in [&store.by_time, &store.topic_rows] {
