@@ -54,10 +54,12 @@ pub struct ServedFeed {
     pub feed: RenderedFeed,
     pub gzip: Vec<u8>,
     pub brotli: Vec<u8>,
+    /// Seconds readers may keep it, from the configuration it was rendered under.
+    pub max_age: u64,
 }
 
 impl ServedFeed {
-    fn new(feed: RenderedFeed) -> ServedFeed {
+    fn new(feed: RenderedFeed, max_age: u64) -> ServedFeed {
         let gzip = {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -72,7 +74,12 @@ impl ServedFeed {
         if brotli::BrotliCompress(&mut feed.bytes.as_slice(), &mut brotli, &params).is_err() {
             brotli.clear();
         }
-        ServedFeed { feed, gzip, brotli }
+        ServedFeed {
+            feed,
+            gzip,
+            brotli,
+            max_age,
+        }
     }
 }
 
@@ -125,19 +132,6 @@ impl AppState {
             .clone()
     }
 
-    /// How long readers may keep a feed: the shortest poll interval, as nothing changes faster.
-    pub fn max_age(&self) -> u64 {
-        let config = self.config();
-        config
-            .sources
-            .iter()
-            .map(|s| s.interval)
-            .chain([config.settings.interval])
-            .min()
-            .map(|d| d.as_secs())
-            .unwrap_or(900)
-    }
-
     /// A source's saved state, as it applies to the URL now configured.
     pub fn source_state(&self, source: &Source) -> SourceState {
         let mut state = self
@@ -150,6 +144,26 @@ impl AppState {
         state
     }
 
+    /// The feed as last rendered, when nothing changed since (`Some(None)`: no such feed).
+    ///
+    /// Cheap enough for the server's own threads: most requests are a reader polling a feed
+    /// that has not changed, and sending each through the blocking pool to find that out cost
+    /// more than answering it (a third of nginx's rate on conditional requests).
+    pub fn cached_feed(
+        &self,
+        topic_id: &str,
+        format: Format,
+        page: Option<usize>,
+    ) -> Option<Option<Arc<ServedFeed>>> {
+        // Read before the cache: a change after this makes the entry look stale, never fresh.
+        let generation = self.store.generation();
+        let config_version = Arc::as_ptr(&self.config()) as usize;
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let cached = cache.get(&(topic_id.to_string(), format, page))?;
+        (cached.generation == generation && cached.config_version == config_version)
+            .then(|| cached.feed.clone())
+    }
+
     /// The current bytes of one output feed, rendered again only when something changed.
     pub fn feed(
         &self,
@@ -157,25 +171,18 @@ impl AppState {
         format: Format,
         page: Option<usize>,
     ) -> Result<Option<Arc<ServedFeed>>, FeedError> {
+        if let Some(cached) = self.cached_feed(topic_id, format, page) {
+            return Ok(cached);
+        }
+        let generation = self.store.generation();
         let (config, topics) = self.current();
         let Some(topic) = topics.find(topic_id) else {
             return Ok(None);
         };
-        let generation = self.store.generation();
         let config_version = Arc::as_ptr(&config) as usize;
         let key = (topic_id.to_string(), format, page);
-        if let Some(cached) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            if cached.generation == generation && cached.config_version == config_version {
-                return Ok(cached.feed.clone());
-            }
-        }
         let feed = render_topic(&config, &topics, &self.store, topic, format, page, false)?
-            .map(|feed| Arc::new(ServedFeed::new(feed)));
+            .map(|feed| Arc::new(ServedFeed::new(feed, max_age(&config))));
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
             key,
             CachedFeed {
@@ -194,6 +201,18 @@ pub enum FeedError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Render(#[from] publish::RenderError),
+}
+
+/// How long readers may keep a feed: the shortest poll interval, as nothing changes faster.
+fn max_age(config: &Config) -> u64 {
+    config
+        .sources
+        .iter()
+        .map(|s| s.interval)
+        .chain([config.settings.interval])
+        .min()
+        .map(|d| d.as_secs())
+        .unwrap_or(900)
 }
 
 /// Renders one page of a topic's feed; used by the server and by `export`.
@@ -379,10 +398,14 @@ async fn feed(
             .into_response();
     };
     let page = query.page;
-    let render_state = Arc::clone(&state);
-    let topic_id = topic.clone();
-    let rendered =
-        tokio::task::spawn_blocking(move || render_state.feed(&topic_id, format, page)).await;
+    let rendered = match state.cached_feed(&topic, format, page) {
+        Some(cached) => Ok(Ok(cached)),
+        None => {
+            let render_state = Arc::clone(&state);
+            let topic_id = topic.clone();
+            tokio::task::spawn_blocking(move || render_state.feed(&topic_id, format, page)).await
+        }
+    };
     let served = match rendered {
         Ok(Ok(Some(feed))) => feed,
         Ok(Ok(None)) => {
@@ -450,7 +473,7 @@ async fn feed(
         // A complete archive page does not change.
         86_400
     } else {
-        state.max_age()
+        served.max_age
     };
     let out = response.headers_mut();
     out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
