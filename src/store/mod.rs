@@ -325,16 +325,28 @@ impl Store {
 
     /// Entries newest first (by published time).
     pub fn newest(&self) -> impl Iterator<Item = Result<StoredEntry, StoreError>> + '_ {
-        self.by_time.iter().rev().filter_map(move |row| {
-            let id = match row {
-                Ok((key, _)) => {
-                    EntryId(String::from_utf8_lossy(key.get(8..).unwrap_or_default()).into_owned())
-                }
-                Err(e) => return Some(Err(StoreError::Sled(e))),
-            };
-            // A time row without its entry cannot come from a transaction; skip rather than fail.
-            self.entry(&id).transpose()
-        })
+        self.newest_listed()
+            .filter_map(|listed| self.listed_entry(listed))
+    }
+
+    /// A topic's entries, newest first (by published time).
+    pub fn topic_newest(
+        &self,
+        topic: &str,
+    ) -> impl Iterator<Item = Result<StoredEntry, StoreError>> + '_ {
+        self.topic_newest_listed(topic)
+            .filter_map(|listed| self.listed_entry(listed))
+    }
+
+    /// The entry a row lists; none when it is gone (a row without its entry cannot come from a
+    /// transaction, so it is skipped rather than failed on).
+    fn listed_entry(
+        &self,
+        listed: Result<Listed, StoreError>,
+    ) -> Option<Result<StoredEntry, StoreError>> {
+        listed
+            .and_then(|listed| self.entry(&listed.entry))
+            .transpose()
     }
 
     /// How many entries are stored. sled's `len` walks the whole tree, so this walks the time
@@ -444,27 +456,6 @@ impl Store {
             Some(bytes) => Ok(decode::<EntryTopics>(&bytes, "entry topics")?.topics),
             None => Ok(Vec::new()),
         }
-    }
-
-    /// A topic's entries, newest first (by published time).
-    pub fn topic_newest(
-        &self,
-        topic: &str,
-    ) -> impl Iterator<Item = Result<StoredEntry, StoreError>> + '_ {
-        let prefix = topic_row(topic, &[]);
-        let skip = prefix.len() + 8;
-        self.topic_rows
-            .scan_prefix(prefix)
-            .rev()
-            .filter_map(move |row| {
-                let id = match row {
-                    Ok((key, _)) => EntryId(
-                        String::from_utf8_lossy(key.get(skip..).unwrap_or_default()).into_owned(),
-                    ),
-                    Err(e) => return Some(Err(StoreError::Sled(e))),
-                };
-                self.entry(&id).transpose()
-            })
     }
 
     /// Every stored entry's id.
