@@ -116,6 +116,13 @@ pub struct Store {
 }
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Entries stored in one sled transaction. A transaction keeps its thread pinned in sled's
+/// epoch-based memory reclamation, and every B-tree page written meanwhile leaves its old copy
+/// behind until then (an entry writes about 60 rows). Measured with `benches/clustering.rs`
+/// loading 20,000 entries: peak RSS 291 MiB with 1,000 entries a transaction, 118 MiB with
+/// 200, 90 MiB with 20.
+const ENTRIES_PER_TRANSACTION: usize = 16;
 const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
 
 /// sled's page cache, counted in on-disk bytes; sled's own memory is several times it with
@@ -203,9 +210,24 @@ impl Store {
         })
     }
 
-    /// [`Store::upsert`] for each of a poll's entries, in one transaction: sled runs every
-    /// transaction under one global lock, so a poll's twenty entries cost one turn, not twenty.
+    /// [`Store::upsert`] for each of a poll's entries, [`ENTRIES_PER_TRANSACTION`] to a
+    /// transaction: sled runs every transaction under one global lock, so a poll's entries cost
+    /// a few turns, not one each. Each entry is whole in one transaction; the poll as a whole
+    /// need not be, since storing it again changes nothing.
     pub fn upsert_all(
+        &self,
+        batch: Vec<(Entry, Vec<IdentityKey>)>,
+    ) -> Result<Vec<Upsert>, StoreError> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut batch = batch.into_iter().peekable();
+        while batch.peek().is_some() {
+            let chunk: Vec<_> = batch.by_ref().take(ENTRIES_PER_TRANSACTION).collect();
+            outcomes.extend(self.upsert_in_one_transaction(chunk)?);
+        }
+        Ok(outcomes)
+    }
+
+    fn upsert_in_one_transaction(
         &self,
         batch: Vec<(Entry, Vec<IdentityKey>)>,
     ) -> Result<Vec<Upsert>, StoreError> {
