@@ -114,6 +114,44 @@ async fn an_edit_applies_without_restart_and_a_broken_one_is_refused() {
     );
 }
 
+/// Reading the file, touching it or saving it unchanged reloads nothing: inotify reports reads
+/// too, and a reload reads the file, so one `cat feeds.toml` once set off a reload every quarter
+/// second for good, each dropping every rendered feed.
+#[tokio::test]
+async fn reading_or_touching_the_file_reloads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = "[[topic]]\nid = \"ngo\"\ntitle = \"НКО\"\nquery = 'НКО'\n";
+    let sources = [("lenobl", "http://127.0.0.1:9/lenobl.rss".to_string())];
+    let path = write_config(dir.path(), "127.0.0.1:8080", &sources, topic);
+    let original = std::fs::read_to_string(&path).unwrap();
+    let config = load(&path);
+    let store = daemon::open_store(&config).unwrap();
+    let topics = daemon::compile_topics(&config).unwrap();
+    let state = vestnik::serve::AppState::new(Arc::new(config), topics, Arc::clone(&store));
+    let _watcher =
+        vestnik::reload::watch(path.clone(), Arc::clone(&state), Arc::clone(&store)).unwrap();
+    let started_with = state.config();
+
+    for _ in 0..5 {
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    std::fs::File::options()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    replace(&path, &original);
+    // Well past the watcher's 250 ms debounce.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(Arc::ptr_eq(&state.config(), &started_with), "reloaded");
+
+    // A real edit still reloads (so the test above could have failed).
+    replace(&path, &original.replace("НКО'", "НКО OR волонтёры'"));
+    until(|| async { !Arc::ptr_eq(&state.config(), &started_with) }).await;
+}
+
 /// The running daemon follows an edit of its sources: an added source is polled and its
 /// entries published, a removed one is no longer polled, without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
