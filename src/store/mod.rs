@@ -188,8 +188,7 @@ impl Store {
         };
         if found == Some(1) {
             tracing::info!(path = %path.display(), "migrating the store from schema version 1: rebuilding the fingerprint index, writing story ids into the time rows");
-            store.rebuild_fingerprints()?;
-            store.write_story_ids()?;
+            store.migrate_from_1()?;
         }
         if found != Some(SCHEMA_VERSION) {
             // Written after the migration: a crash during it migrates again on the next start.
@@ -304,10 +303,7 @@ impl Store {
 
     /// Entries newest first (by published time), as listed: no entry is read.
     pub fn newest_listed(&self) -> impl Iterator<Item = Result<Listed, StoreError>> + '_ {
-        self.by_time
-            .iter()
-            .rev()
-            .filter_map(move |row| self.listed(row, 8).transpose())
+        self.by_time.iter().rev().map(|row| Self::listed(row, 8))
     }
 
     /// A topic's entries, newest first (by published time), as listed: no entry is read.
@@ -320,29 +316,21 @@ impl Store {
         self.topic_rows
             .scan_prefix(prefix)
             .rev()
-            .filter_map(move |row| self.listed(row, skip).transpose())
+            .map(move |row| Self::listed(row, skip))
     }
 
     /// A time row (entry id from byte `skip` of the key, story id as the value) as listed.
     fn listed(
-        &self,
         row: sled::Result<(sled::IVec, sled::IVec)>,
         skip: usize,
-    ) -> Result<Option<Listed>, StoreError> {
+    ) -> Result<Listed, StoreError> {
         let (key, story) = row?;
-        let entry =
-            EntryId(String::from_utf8_lossy(key.get(skip..).unwrap_or_default()).into_owned());
-        if story.is_empty() {
-            // Not written by this version: the entry knows its story.
-            return Ok(self.entry(&entry)?.map(|stored| Listed {
-                story: stored.story_id,
-                entry,
-            }));
-        }
-        Ok(Some(Listed {
-            entry,
+        Ok(Listed {
+            entry: EntryId(
+                String::from_utf8_lossy(key.get(skip..).unwrap_or_default()).into_owned(),
+            ),
             story: EntryId(String::from_utf8_lossy(&story).into_owned()),
-        }))
+        })
     }
 
     /// Entries newest first (by published time).
@@ -427,10 +415,10 @@ impl Store {
             &self.topic_rows,
             &self.entry_topics,
             &self.pending_topics,
-            &self.entries,
+            &self.by_time,
         );
         let changed = trees
-            .transaction(|(rows, records, pending, entries)| {
+            .transaction(|(rows, records, pending, by_time)| {
                 let old: Option<EntryTopics> = match records.get(stored.id.0.as_bytes())? {
                     Some(bytes) => Some(
                         decode(&bytes, "entry topics")
@@ -447,11 +435,13 @@ impl Store {
                         rows.remove(topic_row(topic, &old.time_key))?;
                     }
                 }
-                // The story as stored now: `stored` may have been read before a merge moved it.
-                let story = read_entry(entries, &stored.id)?
-                    .map_or_else(|| stored.story_id.clone(), |now| now.story_id);
+                // The story as stored now, from the entry's time row: `stored` may have been
+                // read before a merge moved it.
+                let story = by_time
+                    .get(&record.time_key)?
+                    .unwrap_or_else(|| stored.story_id.0.as_bytes().into());
                 for topic in &record.topics {
-                    rows.insert(topic_row(topic, &record.time_key), story.0.as_bytes())?;
+                    rows.insert(topic_row(topic, &record.time_key), story.clone())?;
                 }
                 let bytes = serde_json::to_vec(&record).map_err(|source| {
                     ConflictableTransactionError::Abort(StoreError::Corrupt {

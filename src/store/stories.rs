@@ -103,9 +103,11 @@ fn read_record(records: &TransactionalTree, id: &StoryId) -> TxResult<Option<Sto
 }
 
 impl Store {
-    /// Writes the fingerprint index again from the stored entries, in the current layout: the
-    /// migration from schema version 1, whose rows began with the fingerprint.
-    pub(super) fn rebuild_fingerprints(&self) -> Result<(), StoreError> {
+    /// The migration from schema version 1, in one pass over the entries: the fingerprint
+    /// index is written again in the current layout (version 1's rows began with the
+    /// fingerprint), and each entry's story id goes into its time row and topic rows (version
+    /// 1's held nothing).
+    pub(super) fn migrate_from_1(&self) -> Result<(), StoreError> {
         self.fingerprints.clear()?;
         for row in self.entries.iter() {
             let (_, bytes) = row?;
@@ -115,16 +117,6 @@ impl Store {
                 batch.insert(key, stored.entry.source_id.as_bytes());
             }
             self.fingerprints.apply_batch(batch)?;
-        }
-        Ok(())
-    }
-
-    /// Writes each entry's story id into its time row and topic rows: the migration from
-    /// schema version 1, whose rows held nothing.
-    pub(super) fn write_story_ids(&self) -> Result<(), StoreError> {
-        for row in self.entries.iter() {
-            let (_, bytes) = row?;
-            let stored: StoredEntry = decode(&bytes, "entry")?;
             let story = stored.story_id.0.as_bytes();
             self.by_time
                 .insert(time_key(stored.entry.published, &stored.id), story)?;
