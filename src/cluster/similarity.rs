@@ -144,11 +144,14 @@ pub fn stem_overlap(a: &[String], b: &[String]) -> f64 {
 /// The numbers a text states (dates, amounts, counts), which tell apart reports cut from one
 /// template: «ветер до 20 м/с 21 ноября» and «ветер до 25 м/с 26 ноября».
 pub fn numbers(text: &str) -> Vec<String> {
-    let mut found: Vec<String> = words::words(text)
-        .into_iter()
-        .map(|w| w.folded)
-        .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
-        .collect();
+    // Not `into_iter().map().collect()`: collected in place, the result would keep the whole
+    // allocation of the text's words, kilobytes for a few numbers, in every cached feature set.
+    let mut found: Vec<String> = Vec::new();
+    for word in words::words(text) {
+        if word.folded.chars().all(|c| c.is_ascii_digit()) {
+            found.push(word.folded);
+        }
+    }
     found.sort_unstable();
     found.dedup();
     found
@@ -223,6 +226,16 @@ mod tests {
             &numbers("21 ноября, ветер 20 м/с и порывы 25 м/с")
         ));
         assert!(!numbers_conflict(&a, &[]));
+    }
+
+    #[test]
+    fn numbers_do_not_keep_the_texts_words_allocated() {
+        // Features are cached per thread by the thousand; a long text's two numbers must not
+        // hold on to the memory of all its words.
+        let text = format!("{} 2026 года 15 ноября", "слово ".repeat(2_000));
+        let found = numbers(&text);
+        assert_eq!(found, ["15", "2026"]);
+        assert!(found.capacity() < 16, "capacity {}", found.capacity());
     }
 
     #[test]
