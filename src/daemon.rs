@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, ConfigError, Source};
 use crate::fetch::{FetchError, FetchLimits, Fetcher};
-use crate::ingest::{PollReport, Poller};
+use crate::ingest::{IngestPool, PollReport, Poller};
 use crate::running::{Current, Running};
 use crate::schedule::{self, Clock, ConcurrencyLimits, Policy};
 use crate::serve::{self, AppState};
@@ -47,6 +47,8 @@ pub enum DaemonError {
     Index(StoreError),
     #[error("a background task failed: {0}")]
     Task(String),
+    #[error("cannot start the ingest threads: {0}")]
+    Threads(std::io::Error),
 }
 
 pub fn open_store(config: &Config) -> Result<Arc<Store>, DaemonError> {
@@ -117,9 +119,7 @@ pub fn poller_following(
         fetcher: fetcher(&config)?,
         clock,
         limits: ConcurrencyLimits::from_settings(&config.settings),
-        ingest_slots: Arc::new(tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, usize::from),
-        )),
+        ingest_pool: Arc::new(IngestPool::per_core().map_err(DaemonError::Threads)?),
         settings: Arc::new(config.settings.clone()),
     })
 }

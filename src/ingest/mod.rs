@@ -24,6 +24,9 @@ use crate::schedule::{
 };
 use crate::store::{Store, StoreError, Upsert};
 
+mod pool;
+pub use pool::{IngestPool, PoolError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error(transparent)]
@@ -40,8 +43,8 @@ pub enum IngestError {
     },
     #[error(transparent)]
     Extract(#[from] normalize::article::ExtractError),
-    #[error("the parser task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Pool(#[from] PoolError),
 }
 
 /// What one poll did, for logs, `vestnik poll` and the scheduler.
@@ -113,9 +116,9 @@ pub struct Poller {
     pub fetcher: Fetcher,
     pub clock: Clock,
     pub limits: Arc<ConcurrencyLimits>,
-    /// Parsing, normalizing and storing is CPU work: no more at once than there are cores, so
-    /// that many polls in flight do not fight over them (and over sled's locks).
-    pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// Parsing, normalizing and storing is CPU work: it runs on these threads, one per core,
+    /// so that many polls in flight do not fight over the cores (and over sled's locks).
+    pub ingest_pool: Arc<IngestPool>,
     pub settings: Arc<Settings>,
 }
 
@@ -265,18 +268,17 @@ impl Poller {
         let fetcher = self.fetcher.clone();
         let now = self.clock.now();
         let previous_success = state.last_success;
-        // The semaphore is never closed; without a permit the work would simply not be capped.
-        let slot = self.ingest_slots.clone().acquire_owned().await.ok();
-        let ingested = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
+        let runtime = tokio::runtime::Handle::current();
+        let ingest = move || -> Result<_, IngestError> {
             let decoded = document.decode();
             let base = &document.meta.final_url;
             let mut feed = parse_document(&decoded.text, base, &source, now)?;
             if source.full_text {
-                // Page fetches are async; this is a blocking-pool thread, where waiting is allowed.
+                // Page fetches are async; this is an ingest thread, where waiting is allowed.
                 let dates = date_parser(source.timezone, now);
                 let pages =
                     full_text::fill_in(&source, &mut feed, base, &writer, &fetcher, &dates, now);
-                let report = tokio::runtime::Handle::current().block_on(pages);
+                let report = runtime.block_on(pages);
                 tracing::debug!(source = %source.id, ?report, "full text");
             }
             let entries = normalize_all(&feed, &source, base, &writer, now);
@@ -318,10 +320,8 @@ impl Poller {
             // or start.
             running.topics().index_pending(&writer)?;
             Ok((counts, feed.items.len(), feed.ttl_minutes, publications))
-        })
-        .await
-        .map_err(|e| IngestError::Task(e.to_string()))??;
-        drop(slot);
+        };
+        let ingested = self.ingest_pool.run(ingest).await??;
         let (counts, items, ttl_minutes, publications) = ingested;
         // Entries reach the disk before the validators that would let us skip them next time.
         self.store.flush().await?;
