@@ -49,13 +49,26 @@ pub fn record_poll(report: &PollReport) {
         .increment((report.updated + report.unchanged) as u64);
 }
 
-/// One HTTP request answered.
-pub fn record_request(route: &str, status: u16) {
-    handle();
-    metrics::counter!(
-        "vestnik_http_requests_total",
-        "route" => route.to_string(),
-        "status" => status.to_string()
-    )
-    .increment(1);
+/// One HTTP request answered. The counter handle is kept per thread and per (route, status):
+/// a conditional feed request costs little more than this, and building the labelled key and
+/// finding it in the registry each time was a measurable share of it.
+pub fn record_request(route: &'static str, status: u16) {
+    thread_local! {
+        static COUNTERS: std::cell::RefCell<std::collections::HashMap<(&'static str, u16), metrics::Counter>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    COUNTERS.with(|counters| {
+        counters
+            .borrow_mut()
+            .entry((route, status))
+            .or_insert_with(|| {
+                handle();
+                metrics::counter!(
+                    "vestnik_http_requests_total",
+                    "route" => route,
+                    "status" => status.to_string()
+                )
+            })
+            .increment(1);
+    });
 }

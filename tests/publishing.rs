@@ -352,6 +352,12 @@ async fn feeds_are_cached_compressed_once_and_answer_head() {
                 .unwrap();
             assert_eq!(revalidated.status(), 304);
             assert_eq!(revalidated.headers()["vary"], "accept-encoding");
+            assert_eq!(revalidated.headers()["etag"].to_str().unwrap(), coded_etag);
+            assert_eq!(
+                revalidated.headers()["cache-control"],
+                "public, max-age=900"
+            );
+            assert!(revalidated.headers().contains_key("last-modified"));
         }
         let refused = client
             .get(&url)
@@ -378,7 +384,8 @@ async fn feeds_are_cached_compressed_once_and_answer_head() {
         .unwrap()
         .unwrap();
     assert!(Arc::ptr_eq(&first, &again));
-    assert!(!first.gzip.is_empty() && !first.brotli.is_empty());
+    use vestnik::serve::Coding;
+    assert!(!first.body(Coding::Gzip).is_empty() && !first.body(Coding::Brotli).is_empty());
 }
 
 /// Following `prev-archive` from the subscription document reaches every story once.
@@ -417,6 +424,14 @@ async fn archives_keep_every_story_reachable() {
     }
     assert_eq!(documents, 1 + ALL_STORIES / PER_PAGE);
     assert_eq!(seen.len(), ALL_STORIES);
+    // A complete archive page never changes; the subscription document may at any poll.
+    let archive = plain_client()
+        .get(format!("{}/feeds/all.rss?page=1", setup.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archive.status(), 200);
+    assert_eq!(archive.headers()["cache-control"], "public, max-age=86400");
     let missing = plain_client()
         .get(format!("{}/feeds/all.rss?page=9", setup.base))
         .send()

@@ -11,6 +11,7 @@ pub mod websub;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -48,22 +49,35 @@ struct CachedFeed {
     feed: Option<Arc<ServedFeed>>,
 }
 
-/// A rendered feed with its compressed bodies, made once per change and not per request.
+/// A rendered feed with its compressed bodies and the response headers that stay the same for
+/// every request, made once per change and not per request: most requests are readers polling
+/// a feed that has not changed, and a 304 should cost little more than reading the request.
 #[derive(Debug)]
 pub struct ServedFeed {
-    pub feed: RenderedFeed,
-    pub gzip: Vec<u8>,
-    pub brotli: Vec<u8>,
-    /// Seconds readers may keep it, from the configuration it was rendered under.
-    pub max_age: u64,
+    /// The rendering's strong ETag, quotes included, and when its newest story changed.
+    pub etag: String,
+    pub last_modified: DateTime<Utc>,
+    /// The body in each coding, indexed by [`Coding`]; empty when compressing failed.
+    bodies: [Bytes; 3],
+    /// The strong ETag of each coding: each coding is its own representation (RFC 9110 8.8.3).
+    etags: [Option<HeaderValue>; 3],
+    last_modified_header: Option<HeaderValue>,
+    cache_control: Option<HeaderValue>,
 }
 
 impl ServedFeed {
+    /// `max_age`: seconds readers may keep it.
     fn new(feed: RenderedFeed, max_age: u64) -> ServedFeed {
+        let RenderedFeed {
+            bytes,
+            etag,
+            last_modified,
+            ..
+        } = feed;
         let gzip = {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            let written = std::io::Write::write_all(&mut encoder, &feed.bytes);
+            let written = std::io::Write::write_all(&mut encoder, &bytes);
             written.and_then(|()| encoder.finish()).unwrap_or_default()
         };
         let mut brotli = Vec::new();
@@ -71,15 +85,32 @@ impl ServedFeed {
             quality: 9,
             ..Default::default()
         };
-        if brotli::BrotliCompress(&mut feed.bytes.as_slice(), &mut brotli, &params).is_err() {
+        if brotli::BrotliCompress(&mut bytes.as_slice(), &mut brotli, &params).is_err() {
             brotli.clear();
         }
+        let tag = etag.trim_matches('"');
+        let etags = [
+            etag.clone(),
+            format!("\"{tag}-gz\""),
+            format!("\"{tag}-br\""),
+        ]
+        .map(|etag| HeaderValue::from_str(&etag).ok());
         ServedFeed {
-            feed,
-            gzip,
-            brotli,
-            max_age,
+            bodies: [bytes.into(), gzip.into(), brotli.into()],
+            etags,
+            last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(
+                last_modified.into(),
+            ))
+            .ok(),
+            cache_control: HeaderValue::from_str(&format!("public, max-age={max_age}")).ok(),
+            etag,
+            last_modified,
         }
+    }
+
+    /// The body in a coding; empty when compressing it failed.
+    pub fn body(&self, coding: Coding) -> &Bytes {
+        &self.bodies[coding as usize]
     }
 }
 
@@ -181,8 +212,16 @@ impl AppState {
         };
         let config_version = Arc::as_ptr(&config) as usize;
         let key = (topic_id.to_string(), format, page);
-        let feed = render_topic(&config, &topics, &self.store, topic, format, page, false)?
-            .map(|feed| Arc::new(ServedFeed::new(feed, max_age(&config))));
+        let feed =
+            render_topic(&config, &topics, &self.store, topic, format, page, false)?.map(|feed| {
+                // A complete archive page does not change.
+                let max_age = if page.is_some() {
+                    86_400
+                } else {
+                    max_age(&config)
+                };
+                Arc::new(ServedFeed::new(feed, max_age))
+            });
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
             key,
             CachedFeed {
@@ -261,14 +300,14 @@ pub fn archive_pages(
 pub fn router(state: Arc<AppState>) -> Router {
     // Feeds are compressed once per change by the cache; everything else on the fly.
     let pages = Router::new()
-        .route("/", get(dashboard::page))
-        .route("/healthz", get(healthz))
-        .route("/opml", get(opml))
-        .route("/metrics", get(metrics_page))
+        .route(routes::DASHBOARD, get(dashboard::page))
+        .route(routes::HEALTHZ, get(healthz))
+        .route(routes::OPML, get(opml))
+        .route(routes::METRICS, get(metrics_page))
         .layer(CompressionLayer::new().gzip(true).br(true));
     Router::new()
-        .route("/feeds/{file}", get(feed))
-        .route("/feed.xsl", get(stylesheet))
+        .route(routes::FEEDS, get(feed))
+        .route(routes::STYLESHEET, get(stylesheet))
         .merge(pages)
         .layer(axum::middleware::from_fn(count_request))
         .with_state(state)
@@ -279,11 +318,29 @@ async fn count_request(request: axum::extract::Request, next: axum::middleware::
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+        .map_or("unmatched", |p| route_label(p.as_str()));
     let response = next.run(request).await;
-    crate::telemetry::record_request(&route, response.status().as_u16());
+    crate::telemetry::record_request(route, response.status().as_u16());
     response
+}
+
+/// The routes [`router`] serves; also their metric labels.
+mod routes {
+    pub const FEEDS: &str = "/feeds/{file}";
+    pub const STYLESHEET: &str = "/feed.xsl";
+    pub const DASHBOARD: &str = "/";
+    pub const HEALTHZ: &str = "/healthz";
+    pub const OPML: &str = "/opml";
+    pub const METRICS: &str = "/metrics";
+    pub const ALL: [&str; 6] = [FEEDS, STYLESHEET, DASHBOARD, HEALTHZ, OPML, METRICS];
+}
+
+fn route_label(pattern: &str) -> &'static str {
+    routes::ALL
+        .iter()
+        .find(|route| **route == pattern)
+        .copied()
+        .unwrap_or("unmatched")
 }
 
 /// `GET /metrics`: counters as recorded, and gauges of the store and topics read now.
@@ -343,12 +400,12 @@ struct FeedQuery {
     page: Option<usize>,
 }
 
-/// Content codings a feed is kept in.
+/// Content codings a feed is kept in (the discriminants index [`ServedFeed`]'s arrays).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Coding {
-    Identity,
-    Gzip,
-    Brotli,
+pub enum Coding {
+    Identity = 0,
+    Gzip = 1,
+    Brotli = 2,
 }
 
 /// The best coding the client accepts: brotli, then gzip, else the plain bytes.
@@ -428,75 +485,54 @@ async fn feed(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let feed = &served.feed;
     let coding = match negotiate(&headers) {
-        Coding::Brotli if !served.brotli.is_empty() => Coding::Brotli,
-        Coding::Gzip | Coding::Brotli if !served.gzip.is_empty() => Coding::Gzip,
+        Coding::Brotli if !served.body(Coding::Brotli).is_empty() => Coding::Brotli,
+        Coding::Gzip | Coding::Brotli if !served.body(Coding::Gzip).is_empty() => Coding::Gzip,
         _ => Coding::Identity,
     };
-    // Each coding is its own representation, so its strong ETag differs (RFC 9110 8.8.3).
-    let etag = match coding {
-        Coding::Identity => feed.etag.clone(),
-        Coding::Gzip => format!("\"{}-gz\"", feed.etag.trim_matches('"')),
-        Coding::Brotli => format!("\"{}-br\"", feed.etag.trim_matches('"')),
-    };
-    let last_modified = httpdate::fmt_http_date(feed.last_modified.into());
-    let mut response = if is_not_modified(&headers, feed) {
+    let mut response = if is_not_modified(&headers, &served.etag, served.last_modified) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let body = match coding {
-            Coding::Identity => feed.bytes.clone(),
-            Coding::Gzip => served.gzip.clone(),
-            Coding::Brotli => served.brotli.clone(),
-        };
-        let mut response = body.into_response();
-        response.headers_mut().insert(
+        let mut response = served.body(coding).clone().into_response();
+        let out = response.headers_mut();
+        out.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(format.content_type()),
         );
         match coding {
             Coding::Identity => {}
             Coding::Gzip => {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             }
             Coding::Brotli => {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+                out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
             }
         }
         response
     };
-    let max_age = if page.is_some() {
-        // A complete archive page does not change.
-        86_400
-    } else {
-        served.max_age
-    };
     let out = response.headers_mut();
     out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
-        out.insert(header::CACHE_CONTROL, value);
-    }
-    if let Ok(etag) = HeaderValue::from_str(&etag) {
-        out.insert(header::ETAG, etag);
-    }
-    if let Ok(date) = HeaderValue::from_str(&last_modified) {
-        out.insert(header::LAST_MODIFIED, date);
+    let cached = [
+        (header::CACHE_CONTROL, &served.cache_control),
+        (header::ETAG, &served.etags[coding as usize]),
+        (header::LAST_MODIFIED, &served.last_modified_header),
+    ];
+    for (name, value) in cached {
+        if let Some(value) = value {
+            out.insert(name, value.clone());
+        }
     }
     response
 }
 
 /// RFC 9110: If-None-Match decides when present (weak comparison, any coding of this version);
 /// else If-Modified-Since.
-fn is_not_modified(headers: &HeaderMap, feed: &RenderedFeed) -> bool {
+fn is_not_modified(headers: &HeaderMap, etag: &str, last_modified: DateTime<Utc>) -> bool {
     if let Some(if_none_match) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
-        let ours = feed.etag.trim_start_matches("W/").trim_matches('"');
+        let ours = etag.trim_start_matches("W/").trim_matches('"');
         return if_none_match
             .split(',')
             .map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"'))
@@ -513,7 +549,7 @@ fn is_not_modified(headers: &HeaderMap, feed: &RenderedFeed) -> bool {
         .and_then(|v| httpdate::parse_http_date(v).ok())
     {
         let since: DateTime<Utc> = since.into();
-        return feed.last_modified.timestamp() <= since.timestamp();
+        return last_modified.timestamp() <= since.timestamp();
     }
     false
 }

@@ -50,8 +50,8 @@ impl Notifier {
                     continue;
                 };
                 let url = meta.self_url(format);
-                if self.seen.get(&url) != Some(&feed.feed.etag) {
-                    self.seen.insert(url.clone(), feed.feed.etag.clone());
+                if self.seen.get(&url) != Some(&feed.etag) {
+                    self.seen.insert(url.clone(), feed.etag.clone());
                     changed.push(url);
                 }
             }
