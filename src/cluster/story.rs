@@ -124,9 +124,10 @@ pub struct StoryFeatures {
 }
 
 /// How many entries' features each thread remembers: recent entries are the candidates of many
-/// new ones, and shingling a text costs far more than hashing it. Each thread of tokio's
-/// blocking pool that ingests keeps its own cache, so this bounds memory per thread: at 20,000
-/// the daemon's peak RSS on 1,000 sources × 100 items was 844 MiB.
+/// new ones, and shingling a text costs far more than hashing it. Each ingest thread (one per
+/// core) keeps its own cache, so this bounds memory per thread: at 20,000 (when any thread of
+/// tokio's blocking pool could ingest) the daemon's peak RSS on 1,000 sources × 100 items was
+/// 844 MiB.
 const FEATURES_CACHE_LIMIT: usize = 2_000;
 
 impl StoryFeatures {

@@ -119,8 +119,9 @@ pub struct WordForms {
     pub roots: Vec<Rc<str>>,
 }
 
-/// How many word forms each thread remembers; news vocabulary repeats, so most lookups hit. Per
-/// thread of the blocking pool, so kept modest (see `FEATURES_CACHE_LIMIT` in cluster).
+/// How many word forms each thread remembers; news vocabulary repeats, so most lookups hit. Kept
+/// per thread (ingest runs on one thread per core), so kept modest (see `FEATURES_CACHE_LIMIT`
+/// in cluster).
 const FORMS_CACHE_LIMIT: usize = 50_000;
 
 /// The stem and roots of a folded word, computed once per thread and then remembered:
