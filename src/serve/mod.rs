@@ -4,6 +4,7 @@
 //! and format until the store's generation moves, so a feed reader polling every minute costs a
 //! hash comparison, not a render.
 
+mod counting;
 mod dashboard;
 pub mod limits;
 pub mod websub;
@@ -309,19 +310,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(routes::FEEDS, get(feed))
         .route(routes::STYLESHEET, get(stylesheet))
         .merge(pages)
-        .layer(axum::middleware::from_fn(count_request))
+        .layer(counting::CountRequests { label: route_label })
         .with_state(state)
-}
-
-/// Counts each request by its route (the pattern, not the path) and status.
-async fn count_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or("unmatched", |p| route_label(p.as_str()));
-    let response = next.run(request).await;
-    crate::telemetry::record_request(route, response.status().as_u16());
-    response
 }
 
 /// The routes [`router`] serves; also their metric labels.
@@ -442,8 +432,10 @@ async fn feed(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
     Query(query): Query<FeedQuery>,
-    headers: HeaderMap,
+    // The request itself rather than a `HeaderMap` extractor, which would copy the headers.
+    request: axum::extract::Request,
 ) -> Response {
+    let headers = request.headers();
     let Some((topic, format)) = file
         .rsplit_once('.')
         .and_then(|(topic, ext)| Some((topic.to_string(), Format::from_extension(ext)?)))
@@ -485,12 +477,12 @@ async fn feed(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let coding = match negotiate(&headers) {
+    let coding = match negotiate(headers) {
         Coding::Brotli if !served.body(Coding::Brotli).is_empty() => Coding::Brotli,
         Coding::Gzip | Coding::Brotli if !served.body(Coding::Gzip).is_empty() => Coding::Gzip,
         _ => Coding::Identity,
     };
-    let mut response = if is_not_modified(&headers, &served.etag, served.last_modified) {
+    let mut response = if is_not_modified(headers, &served.etag, served.last_modified) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut response = served.body(coding).clone().into_response();
