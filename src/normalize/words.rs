@@ -122,7 +122,7 @@ pub struct WordForms {
 /// How many word forms each thread remembers; news vocabulary repeats, so most lookups hit. Kept
 /// per thread (ingest runs on one thread per core), so kept modest (see `FEATURES_CACHE_LIMIT`
 /// in cluster).
-const FORMS_CACHE_LIMIT: usize = 50_000;
+const FORMS_CACHE_LIMIT: usize = 20_000;
 
 /// The stem and roots of a folded word, computed once per thread and then remembered:
 /// Snowball stemming costs about a microsecond a word, a cache hit a hash lookup.
