@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 use ammonia::{Builder, UrlRelative};
 use scraper::Html;
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 use url::Url;
 
 use super::blocks;
@@ -34,7 +36,7 @@ pub fn paragraphs(html: &str) -> Vec<String> {
 pub fn clean_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.nfc() {
+    for c in nfc(text).chars() {
         if c.is_whitespace() || c.is_control() || !is_xml_char(c) || is_invisible(c) {
             if c.is_whitespace() || c == '\u{0}' || c.is_control() {
                 pending_space = !out.is_empty();
@@ -48,6 +50,16 @@ pub fn clean_line(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// The text in NFC. Nearly all text already is, and the quick check that says so costs a
+/// fraction of running the composing iterator over every character (about a tenth of ingest's
+/// CPU time went to that iterator).
+fn nfc(text: &str) -> Cow<'_, str> {
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        IsNormalized::No | IsNormalized::Maybe => Cow::Owned(text.nfc().collect()),
+    }
 }
 
 /// Zero-width characters some CMSs sprinkle into text; they break word matching.
@@ -105,8 +117,8 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     };
     let mut out = String::with_capacity(cleaned.len());
     out.extend(
-        cleaned
-            .nfc()
+        nfc(&cleaned)
+            .chars()
             .filter(|&c| is_xml_char(c) && !is_invisible(c)),
     );
     out.trim().to_string()
@@ -202,6 +214,11 @@ mod tests {
     #[test]
     fn drops_control_and_invisible_characters_and_normalizes() {
         assert_eq!(clean_line("а\u{b}б\u{200b}в и\u{306}"), "а бв й");
+        assert_eq!(
+            clean_line("уже составленный текст: й"),
+            "уже составленный текст: й"
+        );
+        assert_eq!(sanitize_html("<p>Маи\u{306}</p>", None), "<p>Май</p>");
     }
 
     #[test]
