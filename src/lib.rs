@@ -17,6 +17,7 @@ pub mod serve;
 pub mod store;
 pub mod topics;
 
+pub mod allocator;
 pub mod daemon;
 pub mod export;
 pub mod full_text;

@@ -116,24 +116,8 @@ enum KindArg {
     Html,
 }
 
-/// glibc gives each thread that allocates under contention an arena of its own (up to eight per
-/// core) and keeps what is freed in it for that arena's reuse. The daemon's threads — tokio's,
-/// the ingest threads, sled's I/O threads — each held freed memory that way: with two arenas
-/// the peak RSS on 300 sources × 100 items fell from 142 to 123 MiB (BENCHMARKS.md). Setting
-/// `MALLOC_ARENA_MAX` in the environment still overrides this.
-fn cap_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets a tuning parameter of the allocator, before any thread
-        // but this one exists; an unknown or refused setting returns 0 and changes nothing.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
-}
-
 fn main() -> ExitCode {
-    cap_malloc_arenas();
+    vestnik::allocator::cap_arenas();
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Run) {
         "info"
