@@ -1,11 +1,12 @@
 //! Metrics in the Prometheus text format (`GET /metrics`): counters and histograms recorded
 //! where things happen, gauges read from the store when scraped.
+//!
+//! This module only holds the recorder; the stages record their own figures through the
+//! `metrics` macros (after [`handle`], so the recorder is installed), which keeps it below them.
 
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::ingest::{PollReport, PollStatus};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -25,28 +26,6 @@ pub fn handle() -> &'static PrometheusHandle {
         }
         handle
     })
-}
-
-/// One finished poll: its outcome, latency, bytes, new entries and merged duplicates.
-pub fn record_poll(report: &PollReport) {
-    handle();
-    let outcome = match report.status {
-        PollStatus::Ingested => "ingested",
-        PollStatus::NotModified => "not_modified",
-        PollStatus::Failed => "failed",
-        PollStatus::Disabled => "disabled",
-    };
-    let source = report.source_id.clone();
-    metrics::counter!("vestnik_polls_total", "source" => source.clone(), "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("vestnik_fetch_seconds", "source" => source.clone())
-        .record(report.elapsed_ms as f64 / 1000.0);
-    metrics::counter!("vestnik_fetched_bytes_total", "source" => source.clone())
-        .increment(report.bytes as u64);
-    metrics::counter!("vestnik_items_ingested_total", "source" => source.clone())
-        .increment(report.inserted as u64);
-    metrics::counter!("vestnik_duplicates_merged_total", "source" => source)
-        .increment((report.updated + report.unchanged) as u64);
 }
 
 /// One HTTP request answered. The counter handle is kept per thread and per (route, status):

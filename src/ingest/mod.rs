@@ -90,6 +90,28 @@ impl PollReport {
             state: SourceState::default(),
         }
     }
+
+    /// One finished poll: its outcome, latency, bytes, new entries and merged duplicates.
+    fn record_metrics(&self) {
+        crate::telemetry::handle();
+        let outcome = match self.status {
+            PollStatus::Ingested => "ingested",
+            PollStatus::NotModified => "not_modified",
+            PollStatus::Failed => "failed",
+            PollStatus::Disabled => "disabled",
+        };
+        let source = self.source_id.clone();
+        metrics::counter!("vestnik_polls_total", "source" => source.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("vestnik_fetch_seconds", "source" => source.clone())
+            .record(self.elapsed_ms as f64 / 1000.0);
+        metrics::counter!("vestnik_fetched_bytes_total", "source" => source.clone())
+            .increment(self.bytes as u64);
+        metrics::counter!("vestnik_items_ingested_total", "source" => source.clone())
+            .increment(self.inserted as u64);
+        metrics::counter!("vestnik_duplicates_merged_total", "source" => source)
+            .increment((self.updated + self.unchanged) as u64);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,7 +245,7 @@ impl Poller {
         report.source_status = state.status();
         report.state = state;
         report.elapsed_ms = started.elapsed().as_millis();
-        crate::telemetry::record_poll(&report);
+        report.record_metrics();
         report
     }
 
