@@ -119,6 +119,9 @@ pub struct StoryFeatures {
     source_id: String,
     published: DateTime<Utc>,
     shingles: Shingles,
+    /// What the entry is indexed under in the store and looked up by: kept with the shingles,
+    /// which they are chosen from, so that storing and placing an entry shingle it once.
+    fingerprints: Fingerprints,
     numbers: Vec<String>,
     title: Vec<String>,
 }
@@ -165,13 +168,20 @@ impl StoryFeatures {
 
     fn compute(entry: &Entry) -> StoryFeatures {
         let text = story_text(entry);
+        let (shingles, fingerprints) = Shingles::with_fingerprints(&text);
         StoryFeatures {
             source_id: entry.source_id.clone(),
             published: entry.published,
-            shingles: Shingles::of(&text),
+            shingles,
+            fingerprints,
             numbers: numbers(&format!("{}\n{text}", entry.title)),
             title: title_stems(&entry.title),
         }
+    }
+
+    /// The entry's fingerprints ([`Fingerprints::of`] its [`story_text`]).
+    pub fn fingerprints(&self) -> &[u64] {
+        &self.fingerprints.0
     }
 
     /// Whether two entries of different sources tell the same story.
@@ -202,11 +212,11 @@ pub fn stories_to_join<I: StoryIndex>(
     index: &I,
     rules: &StoryRules,
 ) -> Result<Vec<StoryId>, I::Error> {
-    let fingerprints = Fingerprints::of(&story_text(entry));
+    let features = StoryFeatures::of(entry);
     let today = day(entry.published);
     let span = rules.window.num_days().max(0) as u32;
     let mut candidates = index.candidates(
-        &fingerprints.0,
+        features.fingerprints(),
         today.saturating_sub(span),
         today.saturating_add(span),
         rules.max_fingerprint_entries,
@@ -214,7 +224,6 @@ pub fn stories_to_join<I: StoryIndex>(
     candidates.retain(|c| c.id != *id && c.source_id != entry.source_id);
     candidates.sort_by(|a, b| b.shared.cmp(&a.shared).then_with(|| a.id.cmp(&b.id)));
     candidates.truncate(rules.max_candidates);
-    let features = StoryFeatures::of(entry);
     let mut stories: Vec<StoryId> = Vec::new();
     for candidate in candidates {
         let Some((other, story)) = index.entry_and_story(&candidate.id)? else {

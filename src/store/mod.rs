@@ -26,8 +26,9 @@ pub use stories::{StoryMember, StoryRecord};
 
 /// Bumped when the layout of the trees or of their values changes incompatibly. Version 2
 /// put the week first in the fingerprint index and the story id in the time rows (entries by
-/// time and by topic); a version 1 store is migrated on open.
-pub const SCHEMA_VERSION: u32 = 2;
+/// time and by topic); version 3 chose fewer fingerprints per entry (a wider winnowing
+/// window). Versions 1 and 2 are migrated on open.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// An entry as stored: its stable id and its story.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,7 +162,7 @@ impl Store {
                 .map(u32::from_be_bytes)
                 .unwrap_or(0)
         });
-        if found.is_some_and(|found| found != SCHEMA_VERSION && found != 1) {
+        if found.is_some_and(|found| !(1..=SCHEMA_VERSION).contains(&found)) {
             return Err(StoreError::Schema {
                 path: path.display().to_string(),
                 found: found.unwrap_or(0),
@@ -186,9 +187,16 @@ impl Store {
             flush_requests: AtomicU64::new(0),
             flushed_upto: tokio::sync::Mutex::new(0),
         };
-        if found == Some(1) {
-            tracing::info!(path = %path.display(), "migrating the store from schema version 1: rebuilding the fingerprint index, writing story ids into the time rows");
-            store.migrate_from_1()?;
+        match found {
+            Some(1) => {
+                tracing::info!(path = %path.display(), "migrating the store from schema version 1: rebuilding the fingerprint index, writing story ids into the time rows");
+                store.migrate_from_1()?;
+            }
+            Some(2) => {
+                tracing::info!(path = %path.display(), "migrating the store from schema version 2: rebuilding the fingerprint index");
+                store.rebuild_fingerprints()?;
+            }
+            _ => {}
         }
         if found != Some(SCHEMA_VERSION) {
             // Written after the migration: a crash during it migrates again on the next start.

@@ -10,8 +10,7 @@ use super::{
     decode, read_entry, time_key, topic_row, write_entry, EntryTopics, Store, StoreError,
     StoredEntry, TxResult,
 };
-use crate::cluster::similarity::Fingerprints;
-use crate::cluster::story::{day, story_text, Candidate, StoryIndex};
+use crate::cluster::story::{day, Candidate, StoryFeatures, StoryIndex};
 use crate::cluster::{EntryId, StoryId};
 use crate::normalize::Entry;
 
@@ -50,10 +49,10 @@ impl StoryRecord {
 /// nearly each of an entry's ~50 rows read a page back from disk.
 pub(super) fn fingerprint_rows(entry: &Entry, id: &EntryId) -> Vec<Vec<u8>> {
     let day = day(entry.published);
-    Fingerprints::of(&story_text(entry))
-        .0
-        .into_iter()
-        .map(|fingerprint| fingerprint_key(fingerprint, day, id))
+    StoryFeatures::of(entry)
+        .fingerprints()
+        .iter()
+        .map(|&fingerprint| fingerprint_key(fingerprint, day, id))
         .collect()
 }
 
@@ -103,20 +102,14 @@ fn read_record(records: &TransactionalTree, id: &StoryId) -> TxResult<Option<Sto
 }
 
 impl Store {
-    /// The migration from schema version 1, in one pass over the entries: the fingerprint
-    /// index is written again in the current layout (version 1's rows began with the
-    /// fingerprint), and each entry's story id goes into its time row and topic rows (version
-    /// 1's held nothing).
+    /// The migration from schema version 1: the fingerprint index is rebuilt (version 1's rows
+    /// began with the fingerprint), and each entry's story id goes into its time row and topic
+    /// rows (version 1's held nothing).
     pub(super) fn migrate_from_1(&self) -> Result<(), StoreError> {
-        self.fingerprints.clear()?;
+        self.rebuild_fingerprints()?;
         for row in self.entries.iter() {
             let (_, bytes) = row?;
             let stored: StoredEntry = decode(&bytes, "entry")?;
-            let mut batch = sled::Batch::default();
-            for key in fingerprint_rows(&stored.entry, &stored.id) {
-                batch.insert(key, stored.entry.source_id.as_bytes());
-            }
-            self.fingerprints.apply_batch(batch)?;
             let story = stored.story_id.0.as_bytes();
             self.by_time
                 .insert(time_key(stored.entry.published, &stored.id), story)?;
@@ -127,6 +120,22 @@ impl Store {
                         .insert(topic_row(topic, &indexed.time_key), story)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Writes the fingerprint index again from the entries, in the current layout and with the
+    /// current choice of fingerprints (the migration from schema versions 1 and 2).
+    pub(super) fn rebuild_fingerprints(&self) -> Result<(), StoreError> {
+        self.fingerprints.clear()?;
+        for row in self.entries.iter() {
+            let (_, bytes) = row?;
+            let stored: StoredEntry = decode(&bytes, "entry")?;
+            let mut batch = sled::Batch::default();
+            for key in fingerprint_rows(&stored.entry, &stored.id) {
+                batch.insert(key, stored.entry.source_id.as_bytes());
+            }
+            self.fingerprints.apply_batch(batch)?;
         }
         Ok(())
     }
@@ -310,6 +319,8 @@ impl StoryIndex for Store {
 mod tests {
     use super::*;
     use crate::cluster::identity_keys;
+    use crate::cluster::similarity::Fingerprints;
+    use crate::cluster::story::story_text;
     use crate::store::{Listed, SCHEMA_KEY, SCHEMA_VERSION};
 
     fn add(store: &Store, source: &str, link: &str, hours_ago: i64) -> EntryId {
@@ -422,6 +433,28 @@ mod tests {
         assert_eq!(found(&store, &fingerprints, 20_001, 20_015), inside);
         assert_eq!(found(&store, &fingerprints, 20_016, 20_016).len(), 1);
         assert!(found(&store, &fingerprints, 20_017, 20_030).is_empty());
+    }
+
+    #[test]
+    fn a_schema_2_store_gets_the_current_fingerprints() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, fingerprints) = {
+            let store = Store::open(dir.path()).unwrap();
+            let (id, fingerprints) = on_day(&store, "lenobl", 20_400);
+            // Version 2 chose more fingerprints: a row the current choice does not make.
+            let stale = fingerprint_key(0x5eed, 20_400, &id);
+            store.fingerprints.insert(stale, "lenobl").unwrap();
+            store.meta.insert(SCHEMA_KEY, &2u32.to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+            (id, fingerprints)
+        };
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.fingerprints.len(), fingerprints.len());
+        assert!(found(&store, &[0x5eed], 20_393, 20_407).is_empty());
+        assert_eq!(found(&store, &fingerprints, 20_400, 20_400), [id]);
+        assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+        let version = store.meta.get(SCHEMA_KEY).unwrap().unwrap();
+        assert_eq!(version.as_ref(), SCHEMA_VERSION.to_be_bytes());
     }
 
     #[test]
