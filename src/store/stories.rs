@@ -304,6 +304,11 @@ impl StoryIndex for Store {
     }
 
     fn join(&self, entry: &EntryId, stories: &[StoryId]) -> Result<(), StoreError> {
+        if stories.is_empty() {
+            // Most entries join nothing and stay in their own story: no transaction then,
+            // since each writes and syncs sled's log twice.
+            return self.forget_pending_story(entry);
+        }
         self.join_stories(entry, stories).map(|_| ())
     }
 

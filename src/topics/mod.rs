@@ -18,6 +18,10 @@ use crate::store::{Listed, Store, StoreError, StoredEntry};
 pub use analysis::{EntryWords, WordFilter};
 pub use query::{Query, QueryError};
 
+/// Entries read, evaluated and recorded together: a poll's worth, so that indexing costs a few
+/// store transactions per poll and a re-index holds only this many entries at once.
+const INDEXED_TOGETHER: usize = 64;
+
 /// One output feed's selection rule, compiled.
 #[derive(Debug, Clone)]
 pub struct TopicFeed {
@@ -412,17 +416,27 @@ impl Topics {
     /// Evaluates the entries stored or changed since the last call and records their topics.
     pub fn index_pending(&self, store: &Store) -> Result<usize, StoreError> {
         let pending = store.pending_topic_entries()?;
-        for id in &pending {
-            self.index_one(store, id)?;
+        for chunk in pending.chunks(INDEXED_TOGETHER) {
+            self.index(store, chunk)?;
         }
         Ok(pending.len())
     }
 
-    fn index_one(&self, store: &Store, id: &EntryId) -> Result<(), StoreError> {
-        match store.entry(id)? {
-            Some(stored) => store.set_entry_topics(&stored, &self.matching(&stored.entry)),
-            None => store.forget_pending_topics(id),
+    /// Evaluates these entries and records their topics, in as few store transactions as
+    /// [`Store::set_topics`] can.
+    fn index(&self, store: &Store, ids: &[EntryId]) -> Result<(), StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            match store.entry(id)? {
+                Some(stored) => found.push(stored),
+                None => store.forget_pending_topics(id)?,
+            }
         }
+        let indexed: Vec<(&StoredEntry, Vec<String>)> = found
+            .iter()
+            .map(|stored| (stored, self.matching(&stored.entry)))
+            .collect();
+        store.set_topics(&indexed)
     }
 
     /// When topics were added, removed or changed since the store was last indexed, evaluates
@@ -438,10 +452,17 @@ impl Topics {
             return self.index_pending(store);
         }
         let mut evaluated = 0;
+        let mut ids = Vec::with_capacity(INDEXED_TOGETHER);
         for id in store.all_entry_ids() {
-            self.index_one(store, &id?)?;
-            evaluated += 1;
+            ids.push(id?);
+            if ids.len() == INDEXED_TOGETHER {
+                self.index(store, &ids)?;
+                evaluated += ids.len();
+                ids.clear();
+            }
         }
+        self.index(store, &ids)?;
+        evaluated += ids.len();
         store.set_topic_versions(&wanted)?;
         Ok(evaluated)
     }
