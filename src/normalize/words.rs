@@ -26,7 +26,7 @@ pub fn fold(word: &str) -> String {
 }
 
 /// Appends a character folded; ASCII and Cyrillic, nearly all of our text, skip Unicode tables.
-fn push_folded(out: &mut String, c: char) {
+pub(super) fn push_folded(out: &mut String, c: char) {
     match c {
         'A'..='Z' => out.push(c.to_ascii_lowercase()),
         'a'..='z' | '0'..='9' => out.push(c),
