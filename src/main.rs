@@ -117,7 +117,6 @@ enum KindArg {
 }
 
 fn main() -> ExitCode {
-    vestnik::allocator::cap_arenas();
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Run) {
         "info"

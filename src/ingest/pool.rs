@@ -12,11 +12,6 @@ use std::sync::{Arc, Mutex};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Jobs a worker runs between handing free memory back to the kernel: a job frees the
-/// megabytes it parsed, and trimming costs a walk over malloc's heaps (see
-/// [`crate::allocator::release_free_pages`]).
-const TRIM_EVERY: u64 = 16;
-
 /// A fixed set of worker threads taking jobs in order.
 pub struct IngestPool {
     jobs: mpsc::Sender<Job>,
@@ -40,17 +35,12 @@ impl IngestPool {
             std::thread::Builder::new()
                 .name(format!("vestnik-ingest-{n}"))
                 .spawn(move || {
-                    let mut done = 0u64;
                     loop {
                         // The lock is held only to take the next job, never while running it.
                         let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         match next {
                             Ok(job) => job(),
                             Err(mpsc::RecvError) => break,
-                        }
-                        done += 1;
-                        if done.is_multiple_of(TRIM_EVERY) {
-                            crate::allocator::release_free_pages();
                         }
                     }
                 })?;
