@@ -126,17 +126,27 @@ impl Store {
 
     /// Writes the fingerprint index again from the entries, in the current layout and with the
     /// current choice of fingerprints (the migration from schema versions 1 and 2).
+    ///
+    /// Many entries to a batch: sled writes and syncs its log twice for every batch, which at a
+    /// batch an entry would make the migration of a million entries take hours.
     pub(super) fn rebuild_fingerprints(&self) -> Result<(), StoreError> {
+        const ENTRIES_PER_BATCH: usize = 500;
         self.fingerprints.clear()?;
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
         for row in self.entries.iter() {
             let (_, bytes) = row?;
             let stored: StoredEntry = decode(&bytes, "entry")?;
-            let mut batch = sled::Batch::default();
             for key in fingerprint_rows(&stored.entry, &stored.id) {
                 batch.insert(key, stored.entry.source_id.as_bytes());
             }
-            self.fingerprints.apply_batch(batch)?;
+            in_batch += 1;
+            if in_batch == ENTRIES_PER_BATCH {
+                self.fingerprints.apply_batch(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
         }
+        self.fingerprints.apply_batch(batch)?;
         Ok(())
     }
 
