@@ -5,7 +5,7 @@
 //! poll's CPU time in malloc and free, and gave pages back to the kernel only from the top of a
 //! heap, so it needed a `malloc_trim` after every few ingest jobs to keep its peak down.
 //! jemalloc, measured on `bench/polling.sh` at 3,000 sources and `bench/run.sh memory`
-//! (BENCHMARKS.md): 31–35 s → 19–22 s per all-new poll, and a daemon peak of 184 MiB against
+//! (BENCHMARKS.md): 31–35 s → 17–22 s per all-new poll, and a daemon peak of 184 MiB against
 //! glibc's 186.
 //!
 //! Declared in the library, so that tests, benchmarks and examples run on the allocator the

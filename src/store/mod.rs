@@ -85,6 +85,17 @@ pub enum StoreError {
     Task(String),
 }
 
+/// A transaction's own error as it is, sled's as a store error: what every transaction's
+/// caller wants.
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> StoreError {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
 pub struct Store {
     db: sled::Db,
     entries: sled::Tree,
@@ -270,10 +281,7 @@ impl Store {
                 .map(|one| upsert_one(trees, one))
                 .collect::<TxResult<Vec<_>>>()
         });
-        let outcomes = result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        let outcomes = result.map_err(StoreError::from)?;
         if outcomes.iter().any(|o| !matches!(o, Upsert::Unchanged(_))) {
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
@@ -452,10 +460,7 @@ impl Store {
                     }
                     Ok(changed)
                 })
-                .map_err(|e| match e {
-                    TransactionError::Abort(e) => e,
-                    TransactionError::Storage(e) => StoreError::Sled(e),
-                })?;
+                .map_err(StoreError::from)?;
             if changed {
                 self.generation.fetch_add(1, Ordering::SeqCst);
             }
@@ -757,12 +762,7 @@ fn record_topics(
 }
 
 fn write_entry(entries: &TransactionalTree, stored: &StoredEntry) -> TxResult<()> {
-    let bytes = serde_json::to_vec(stored).map_err(|source| {
-        ConflictableTransactionError::Abort(StoreError::Corrupt {
-            what: "entry".into(),
-            source,
-        })
-    })?;
+    let bytes = to_json(stored, "entry").map_err(ConflictableTransactionError::Abort)?;
     entries.insert(stored.id.0.as_bytes(), bytes)?;
     Ok(())
 }

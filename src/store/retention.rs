@@ -3,7 +3,6 @@
 //! a crash leaves either the whole story or none of it.
 
 use chrono::{DateTime, Utc};
-use sled::transaction::TransactionError;
 use sled::Transactional;
 
 use super::stories::{fingerprint_rows, StoryRecord};
@@ -109,10 +108,7 @@ impl Store {
                     Ok(true)
                 },
             )
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => StoreError::Sled(e),
-            })
+            .map_err(StoreError::from)
     }
 }
 

@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
 use super::{
-    decode, read_entry, time_key, topic_row, write_entry, EntryTopics, Store, StoreError,
+    decode, read_entry, time_key, to_json, topic_row, write_entry, EntryTopics, Store, StoreError,
     StoredEntry, TxResult,
 };
 use crate::cluster::story::{day, Candidate, StoryFeatures, StoryIndex};
@@ -82,12 +82,7 @@ pub(super) fn write_record(
     id: &StoryId,
     record: &StoryRecord,
 ) -> TxResult<()> {
-    let bytes = serde_json::to_vec(record).map_err(|source| {
-        ConflictableTransactionError::Abort(StoreError::Corrupt {
-            what: "story".into(),
-            source,
-        })
-    })?;
+    let bytes = to_json(record, "story").map_err(ConflictableTransactionError::Abort)?;
     records.insert(id.0.as_bytes(), bytes)?;
     Ok(())
 }
@@ -241,10 +236,7 @@ impl Store {
                     Ok(Some(survivor_id))
                 },
             )
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => StoreError::Sled(e),
-            })?;
+            .map_err(StoreError::from)?;
         let survivor = survivor.unwrap_or_else(|| entry_id.clone());
         if !others.is_empty() {
             self.generation
