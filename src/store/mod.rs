@@ -2,6 +2,9 @@
 //!
 //! Writes that belong together (an entry, its keys and its index row) happen in one sled
 //! transaction, so a crash never leaves an entry without its index or a key pointing nowhere.
+//! A new entry's fingerprint rows are the exception: they are written just before, outside
+//! sled's global transaction lock, and a row whose entry never arrived only costs a lookup
+//! until retention sweeps it (`upsert.rs`).
 //! Callers flush before they report a poll done or advance a source's validators: a poll that is
 //! lost in a crash is simply fetched again, and ingesting it again changes nothing.
 
@@ -15,12 +18,13 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
-use crate::cluster::{EntryId, IdentityKey, StoryId};
+use crate::cluster::{EntryId, StoryId};
 use crate::normalize::Entry;
 use crate::schedule::SourceState;
 
 mod retention;
 mod stories;
+mod upsert;
 
 pub use stories::{StoryMember, StoryRecord};
 
@@ -217,75 +221,6 @@ impl Store {
             store.db.flush()?;
         }
         Ok(store)
-    }
-
-    /// Stores an entry, or updates the stored entry that any of `keys` already identifies.
-    pub fn upsert(&self, entry: Entry, keys: &[IdentityKey]) -> Result<Upsert, StoreError> {
-        let mut outcomes = self.upsert_all(vec![(entry, keys.to_vec())])?;
-        outcomes.pop().ok_or_else(|| StoreError::Corrupt {
-            what: "an upsert without an outcome".into(),
-            source: serde::de::Error::custom("no outcome"),
-        })
-    }
-
-    /// [`Store::upsert`] for each of a poll's entries, [`ENTRIES_PER_TRANSACTION`] to a
-    /// transaction: sled runs every transaction under one global lock, so a poll's entries cost
-    /// a few turns, not one each. Each entry is whole in one transaction; the poll as a whole
-    /// need not be, since storing it again changes nothing.
-    pub fn upsert_all(
-        &self,
-        batch: Vec<(Entry, Vec<IdentityKey>)>,
-    ) -> Result<Vec<Upsert>, StoreError> {
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut batch = batch.into_iter().peekable();
-        while batch.peek().is_some() {
-            let chunk: Vec<_> = batch.by_ref().take(ENTRIES_PER_TRANSACTION).collect();
-            outcomes.extend(self.upsert_in_one_transaction(chunk)?);
-        }
-        Ok(outcomes)
-    }
-
-    fn upsert_in_one_transaction(
-        &self,
-        batch: Vec<(Entry, Vec<IdentityKey>)>,
-    ) -> Result<Vec<Upsert>, StoreError> {
-        let mut prepared = Vec::with_capacity(batch.len());
-        for (entry, keys) in batch {
-            let Some(first_key) = keys.first() else {
-                return Err(StoreError::Corrupt {
-                    what: "an entry without identity keys".into(),
-                    source: serde::de::Error::custom("no keys"),
-                });
-            };
-            let new_id = EntryId::from_key(first_key);
-            let fingerprints = stories::fingerprint_rows(&entry, &new_id);
-            prepared.push(Prepared {
-                entry,
-                keys,
-                new_id,
-                fingerprints,
-            });
-        }
-        let trees = (
-            &self.entries,
-            &self.keys,
-            &self.by_time,
-            &self.pending_topics,
-            &self.fingerprints,
-            &self.stories,
-            &self.pending_stories,
-        );
-        let result = trees.transaction(|trees| {
-            prepared
-                .iter()
-                .map(|one| upsert_one(trees, one))
-                .collect::<TxResult<Vec<_>>>()
-        });
-        let outcomes = result.map_err(StoreError::from)?;
-        if outcomes.iter().any(|o| !matches!(o, Upsert::Unchanged(_))) {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(outcomes)
     }
 
     /// Waits until everything written so far is on disk (as far as sled can promise).
@@ -627,96 +562,6 @@ fn read_entry(entries: &TransactionalTree, id: &EntryId) -> TxResult<Option<Stor
             .map_err(ConflictableTransactionError::Abort),
         None => Ok(None),
     }
-}
-
-/// One entry of an [`Store::upsert_all`] batch, with what can be computed outside the transaction.
-struct Prepared {
-    entry: Entry,
-    keys: Vec<IdentityKey>,
-    /// The id the entry gets if none of its keys is known yet.
-    new_id: EntryId,
-    fingerprints: Vec<Vec<u8>>,
-}
-
-/// The trees an upsert writes, in the order [`Store::upsert_all`] opens them.
-type UpsertTrees = (
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
-);
-
-fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
-    let (entries, key_index, by_time, pending, fingerprint_rows, story_records, pending_stories) =
-        trees;
-    let Prepared {
-        entry,
-        keys,
-        new_id,
-        fingerprints,
-    } = one;
-    let mut existing = None;
-    for key in keys {
-        if let Some(id) = key_index.get(key.0.as_bytes())? {
-            existing = Some(EntryId(String::from_utf8_lossy(&id).into_owned()));
-            break;
-        }
-    }
-    let outcome = match existing.and_then(|id| read_entry(entries, &id).transpose()) {
-        Some(old) => {
-            let old = old?;
-            let merged = merge(&old, entry.clone());
-            if merged == old {
-                Upsert::Unchanged(old.id.clone())
-            } else {
-                by_time.remove(time_key(old.entry.published, &old.id))?;
-                by_time.insert(
-                    time_key(merged.entry.published, &merged.id),
-                    merged.story_id.0.as_bytes(),
-                )?;
-                let (before, after) = (
-                    stories::fingerprint_rows(&old.entry, &old.id),
-                    stories::fingerprint_rows(&merged.entry, &merged.id),
-                );
-                if before != after {
-                    for row in before {
-                        fingerprint_rows.remove(row)?;
-                    }
-                    for row in after {
-                        fingerprint_rows.insert(row, merged.entry.source_id.as_bytes())?;
-                    }
-                }
-                write_entry(entries, &merged)?;
-                Upsert::Updated(old.id)
-            }
-        }
-        None => {
-            let id = new_id.clone();
-            let stored = StoredEntry {
-                story_id: id.clone(),
-                id: id.clone(),
-                entry: entry.clone(),
-            };
-            by_time.insert(time_key(stored.entry.published, &id), id.0.as_bytes())?;
-            write_entry(entries, &stored)?;
-            for row in fingerprints {
-                fingerprint_rows.insert(row.as_slice(), stored.entry.source_id.as_bytes())?;
-            }
-            stories::write_record(story_records, &id, &StoryRecord::single(&stored))?;
-            pending_stories.insert(id.0.as_bytes(), &[])?;
-            Upsert::Inserted(id)
-        }
-    };
-    for key in keys {
-        key_index.insert(key.0.as_bytes(), outcome.id().0.as_bytes())?;
-    }
-    if !matches!(outcome, Upsert::Unchanged(_)) {
-        pending.insert(outcome.id().0.as_bytes(), &[])?;
-    }
-    Ok(outcome)
 }
 
 /// Replaces an entry's topic rows and record by `record`, and clears its pending mark; whether

@@ -7,6 +7,7 @@ use sled::Transactional;
 
 use super::stories::{fingerprint_rows, StoryRecord};
 use super::{decode, read_entry, time_key, topic_row, EntryTopics, Store, StoreError};
+use crate::cluster::story::day;
 use crate::cluster::{identity_keys, EntryId, StoryId};
 
 impl Store {
@@ -30,6 +31,15 @@ impl Store {
                 removed += 1;
             }
         }
+        // Rows older than the cutoff by more than the story window can only be found by entries
+        // published before the cutoff, which retention takes anyway; rows of kept old entries
+        // within the window stay for the copies that may still arrive.
+        let window_days = crate::cluster::story::StoryRules::default()
+            .window
+            .num_days();
+        self.remove_fingerprints_before(
+            day(cutoff).saturating_sub(u32::try_from(window_days).unwrap_or(0)),
+        )?;
         if removed > 0 {
             self.generation
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -157,8 +167,41 @@ mod tests {
         }
         assert_eq!(store.topic_newest("ngo").count(), 4);
 
+        // A row written ahead of an upsert that never committed, which no entry names.
+        let orphan_day = day(Utc::now() - chrono::Duration::days(195));
+        store
+            .fingerprints
+            .insert(
+                super::super::stories::fingerprint_key(
+                    42,
+                    orphan_day,
+                    &EntryId("0123456789abcdef".into()),
+                ),
+                "lenobl",
+            )
+            .unwrap();
+
         let cutoff = Utc::now() - chrono::Duration::days(180);
         assert_eq!(store.remove_stories_before(cutoff).unwrap(), 1);
+        assert!(
+            store
+                .candidates(&[42], orphan_day, orphan_day, 100)
+                .unwrap()
+                .is_empty(),
+            "the orphan row is swept"
+        );
+        let kept = crate::cluster::story::StoryFeatures::of(
+            &store.entry(&mixed_old).unwrap().unwrap().entry,
+        );
+        let mixed_day = day(Utc::now() - chrono::Duration::days(185));
+        assert!(
+            store
+                .candidates(kept.fingerprints(), mixed_day, mixed_day, 100)
+                .unwrap()
+                .iter()
+                .any(|c| c.id == mixed_old),
+            "a kept entry's rows within the window stay"
+        );
         assert!(store.entry(&old_a).unwrap().is_none() && store.entry(&old_b).unwrap().is_none());
         assert!(store.story(&old_a).unwrap().is_none());
         assert!(

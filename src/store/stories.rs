@@ -61,7 +61,7 @@ const BUCKET_DAYS: u32 = 7;
 /// Where the entry id begins in a fingerprint row.
 const ID_OFFSET: usize = 16;
 
-fn fingerprint_key(fingerprint: u64, day: u32, id: &EntryId) -> Vec<u8> {
+pub(super) fn fingerprint_key(fingerprint: u64, day: u32, id: &EntryId) -> Vec<u8> {
     let mut key = row_prefix(day / BUCKET_DAYS, fingerprint, day);
     key.extend_from_slice(id.0.as_bytes());
     key
@@ -143,6 +143,21 @@ impl Store {
         }
         self.fingerprints.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// Removes the fingerprint rows of every week that ended before `day` (days since the
+    /// epoch); returns how many. Retention removes an entry's rows with the entry; this sweeps
+    /// the rows an upsert wrote ahead of a transaction that then failed or never ran (a crash),
+    /// which no entry names.
+    pub(super) fn remove_fingerprints_before(&self, day: u32) -> Result<usize, StoreError> {
+        let end = (day / BUCKET_DAYS).to_be_bytes();
+        let mut removed = 0;
+        for row in self.fingerprints.range(..end.as_slice()) {
+            let (key, _) = row?;
+            self.fingerprints.remove(key)?;
+            removed += 1;
+        }
+        Ok(removed)
     }
 
     pub fn story(&self, id: &StoryId) -> Result<Option<StoryRecord>, StoreError> {

@@ -1,0 +1,388 @@
+//! Storing a poll's entries: each entry, its keys, its time row, its story and its pending marks
+//! in one sled transaction.
+//!
+//! sled 0.34 runs every transaction under one global write lock, and while it is held every
+//! other sled call of every thread waits (sled's `concurrency_control`). So what an upsert can
+//! do outside that lock, it does before it: it reads the keys and the stored entry with plain
+//! reads (pulling their pages into the cache), decides what to write (merging and serializing
+//! the entry), and writes a new entry's fingerprint rows. The transaction then reads the keys
+//! and the entry again, and only when they are still what the plan was made from does it write
+//! the plan; otherwise (another poll stored one of the keys meanwhile) it plans again inside.
+
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::{IVec, Transactional};
+
+use super::stories::{self, StoryRecord};
+use super::{
+    decode, merge, time_key, to_json, Store, StoreError, StoredEntry, TxResult, Upsert,
+    ENTRIES_PER_TRANSACTION,
+};
+use crate::cluster::{EntryId, IdentityKey};
+use crate::normalize::Entry;
+
+/// What an entry's keys and its stored copy held when a [`Plan`] was made from them.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    /// Each identity key's entry id, in the order of the keys.
+    keys: Vec<Option<IVec>>,
+    /// The stored entry the first known key names.
+    entry: Option<IVec>,
+}
+
+impl Seen {
+    /// The id the first known key names: the entry this one is a new version of.
+    fn existing(&self) -> Option<EntryId> {
+        self.keys
+            .iter()
+            .flatten()
+            .next()
+            .map(|id| EntryId(String::from_utf8_lossy(id).into_owned()))
+    }
+}
+
+/// What storing one entry writes.
+enum Plan {
+    Unchanged(EntryId),
+    Insert {
+        stored: StoredEntry,
+        bytes: Vec<u8>,
+        record: Vec<u8>,
+        /// Whether its fingerprint rows were already written, outside the transaction.
+        rows_written: bool,
+    },
+    Update {
+        /// Boxed: an update is rarer than an insert, and holds two entries.
+        old: Box<StoredEntry>,
+        merged: StoredEntry,
+        bytes: Vec<u8>,
+    },
+}
+
+/// One entry of a batch, with what could be decided outside the transaction.
+struct Prepared {
+    entry: Entry,
+    keys: Vec<IdentityKey>,
+    /// The id the entry gets if none of its keys is known yet.
+    new_id: EntryId,
+    seen: Seen,
+    plan: Plan,
+}
+
+/// The trees an upsert writes, in the order [`Store::upsert_all`] opens them.
+type UpsertTrees = (
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+    TransactionalTree,
+);
+
+impl Store {
+    /// Stores an entry, or updates the stored entry that any of `keys` already identifies.
+    pub fn upsert(&self, entry: Entry, keys: &[IdentityKey]) -> Result<Upsert, StoreError> {
+        let mut outcomes = self.upsert_all(vec![(entry, keys.to_vec())])?;
+        outcomes.pop().ok_or_else(|| StoreError::Corrupt {
+            what: "an upsert without an outcome".into(),
+            source: serde::de::Error::custom("no outcome"),
+        })
+    }
+
+    /// [`Store::upsert`] for each of a poll's entries, [`ENTRIES_PER_TRANSACTION`] to a
+    /// transaction, so that a poll's entries cost a few turns of sled's global lock, not one
+    /// each. Each entry is whole in one transaction; the poll as a whole need not be, since
+    /// storing it again changes nothing.
+    pub fn upsert_all(
+        &self,
+        batch: Vec<(Entry, Vec<IdentityKey>)>,
+    ) -> Result<Vec<Upsert>, StoreError> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut batch = batch.into_iter().peekable();
+        while batch.peek().is_some() {
+            let chunk: Vec<_> = batch.by_ref().take(ENTRIES_PER_TRANSACTION).collect();
+            outcomes.extend(self.upsert_in_one_transaction(chunk)?);
+        }
+        Ok(outcomes)
+    }
+
+    fn upsert_in_one_transaction(
+        &self,
+        batch: Vec<(Entry, Vec<IdentityKey>)>,
+    ) -> Result<Vec<Upsert>, StoreError> {
+        let prepared = batch
+            .into_iter()
+            .map(|(entry, keys)| self.prepare(entry, keys))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_prepared(&prepared)
+    }
+
+    /// Everything about storing one entry that needs no lock: what its keys hold, the plan,
+    /// and a new entry's fingerprint rows.
+    fn prepare(&self, entry: Entry, keys: Vec<IdentityKey>) -> Result<Prepared, StoreError> {
+        let Some(first_key) = keys.first() else {
+            return Err(StoreError::Corrupt {
+                what: "an entry without identity keys".into(),
+                source: serde::de::Error::custom("no keys"),
+            });
+        };
+        let new_id = EntryId::from_key(first_key);
+        let seen = self.look(&keys, &new_id)?;
+        let mut plan = plan(&entry, &new_id, &seen)?;
+        if let Plan::Insert {
+            stored,
+            rows_written,
+            ..
+        } = &mut plan
+        {
+            // A row without its entry (the transaction then fails, or finds the entry stored
+            // by another poll meanwhile) is harmless: placement skips candidates it cannot
+            // read, and retention sweeps old rows.
+            for row in stories::fingerprint_rows(&stored.entry, &stored.id) {
+                self.fingerprints
+                    .insert(row, stored.entry.source_id.as_bytes())?;
+            }
+            *rows_written = true;
+        }
+        Ok(Prepared {
+            entry,
+            keys,
+            new_id,
+            seen,
+            plan,
+        })
+    }
+
+    /// The transaction: each prepared plan, or a new one where the store changed meanwhile.
+    fn write_prepared(&self, prepared: &[Prepared]) -> Result<Vec<Upsert>, StoreError> {
+        let trees = (
+            &self.entries,
+            &self.keys,
+            &self.by_time,
+            &self.pending_topics,
+            &self.fingerprints,
+            &self.stories,
+            &self.pending_stories,
+        );
+        let result = trees.transaction(|trees| {
+            prepared
+                .iter()
+                .map(|one| upsert_one(trees, one))
+                .collect::<TxResult<Vec<_>>>()
+        });
+        let outcomes = result.map_err(StoreError::from)?;
+        if outcomes.iter().any(|o| !matches!(o, Upsert::Unchanged(_))) {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(outcomes)
+    }
+
+    /// [`Seen`] by plain reads, outside any transaction. A new entry's id is read too, though
+    /// it is not there: that brings the pages it will be written to into the cache, so that the
+    /// transaction does not read them from disk under the lock.
+    fn look(&self, keys: &[IdentityKey], new_id: &EntryId) -> Result<Seen, StoreError> {
+        let keys = keys
+            .iter()
+            .map(|key| self.keys.get(key.0.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut seen = Seen { keys, entry: None };
+        match seen.existing() {
+            Some(id) => seen.entry = self.entries.get(id.0.as_bytes())?,
+            None => {
+                self.entries.get(new_id.0.as_bytes())?;
+                self.stories.get(new_id.0.as_bytes())?;
+            }
+        }
+        Ok(seen)
+    }
+}
+
+/// What storing `entry` writes, given what its keys and stored copy hold.
+fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError> {
+    let old = match &seen.entry {
+        Some(bytes) => Some(decode::<StoredEntry>(bytes, "entry")?),
+        None => None,
+    };
+    Ok(match old {
+        Some(old) => {
+            let merged = merge(&old, entry.clone());
+            if merged == old {
+                Plan::Unchanged(old.id)
+            } else {
+                let bytes = to_json(&merged, "entry")?;
+                Plan::Update {
+                    old: Box::new(old),
+                    merged,
+                    bytes,
+                }
+            }
+        }
+        None => {
+            let stored = StoredEntry {
+                story_id: new_id.clone(),
+                id: new_id.clone(),
+                entry: entry.clone(),
+            };
+            Plan::Insert {
+                bytes: to_json(&stored, "entry")?,
+                record: to_json(&StoryRecord::single(&stored), "story")?,
+                stored,
+                rows_written: false,
+            }
+        }
+    })
+}
+
+/// [`Seen`] inside the transaction.
+fn look_again(
+    entries: &TransactionalTree,
+    key_index: &TransactionalTree,
+    keys: &[IdentityKey],
+) -> TxResult<Seen> {
+    let keys = keys
+        .iter()
+        .map(|key| key_index.get(key.0.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut seen = Seen { keys, entry: None };
+    if let Some(id) = seen.existing() {
+        seen.entry = entries.get(id.0.as_bytes())?;
+    }
+    Ok(seen)
+}
+
+fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
+    let (entries, key_index, by_time, pending, fingerprint_rows, story_records, pending_stories) =
+        trees;
+    let seen = look_again(entries, key_index, &one.keys)?;
+    let replanned;
+    let plan = if seen == one.seen {
+        &one.plan
+    } else {
+        replanned =
+            plan(&one.entry, &one.new_id, &seen).map_err(ConflictableTransactionError::Abort)?;
+        &replanned
+    };
+    let outcome = match plan {
+        Plan::Unchanged(id) => Upsert::Unchanged(id.clone()),
+        Plan::Insert {
+            stored,
+            bytes,
+            record,
+            rows_written,
+        } => {
+            let id = &stored.id;
+            by_time.insert(time_key(stored.entry.published, id), id.0.as_bytes())?;
+            entries.insert(id.0.as_bytes(), bytes.as_slice())?;
+            if !rows_written {
+                for row in stories::fingerprint_rows(&stored.entry, id) {
+                    fingerprint_rows.insert(row, stored.entry.source_id.as_bytes())?;
+                }
+            }
+            story_records.insert(id.0.as_bytes(), record.as_slice())?;
+            pending_stories.insert(id.0.as_bytes(), &[])?;
+            Upsert::Inserted(id.clone())
+        }
+        Plan::Update { old, merged, bytes } => {
+            by_time.remove(time_key(old.entry.published, &old.id))?;
+            by_time.insert(
+                time_key(merged.entry.published, &merged.id),
+                merged.story_id.0.as_bytes(),
+            )?;
+            let (before, after) = (
+                stories::fingerprint_rows(&old.entry, &old.id),
+                stories::fingerprint_rows(&merged.entry, &merged.id),
+            );
+            if before != after {
+                for row in before {
+                    fingerprint_rows.remove(row)?;
+                }
+                for row in after {
+                    fingerprint_rows.insert(row, merged.entry.source_id.as_bytes())?;
+                }
+            }
+            entries.insert(merged.id.0.as_bytes(), bytes.as_slice())?;
+            Upsert::Updated(old.id.clone())
+        }
+    };
+    let id = outcome.id().0.as_bytes();
+    for (key, points_to) in one.keys.iter().zip(&seen.keys) {
+        // A known entry's keys are mostly written already: rewriting them would only add work
+        // under sled's lock.
+        if points_to.as_deref() != Some(id) {
+            key_index.insert(key.0.as_bytes(), id)?;
+        }
+    }
+    if !matches!(outcome, Upsert::Unchanged(_)) {
+        pending.insert(id, &[])?;
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::identity_keys;
+
+    fn version(title: &str, hours_ago: i64) -> (Entry, Vec<IdentityKey>) {
+        let mut entry = Entry::from_text(
+            "vremya",
+            title,
+            "В Мурине открылась школа на 1375 мест; первых учеников встретил губернатор.",
+        );
+        entry.canonical_url = Some("https://vremya.ru/news/1".into());
+        entry.link = entry.canonical_url.clone();
+        entry.published = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+        entry.first_seen = entry.published;
+        let keys = identity_keys(&entry);
+        (entry, keys)
+    }
+
+    #[test]
+    fn two_versions_in_one_batch_are_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let outcomes = store
+            .upsert_all(vec![
+                version("Школа открылась", 3),
+                version("В Мурине открылась школа", 2),
+            ])
+            .unwrap();
+        let id = outcomes[0].id().clone();
+        assert_eq!(
+            outcomes,
+            [Upsert::Inserted(id.clone()), Upsert::Updated(id.clone())]
+        );
+        assert_eq!(store.entry_count(), 1);
+        assert_eq!(
+            store.entry(&id).unwrap().unwrap().entry.title,
+            "В Мурине открылась школа"
+        );
+        assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_plan_made_before_another_poll_stored_the_entry_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (entry, keys) = version("В Мурине открылась школа", 2);
+        let stale = store.prepare(entry, keys).unwrap();
+        assert!(matches!(stale.plan, Plan::Insert { .. }));
+
+        // Another poll stores an earlier version between the plan and its transaction.
+        let (earlier, keys) = version("Школа открылась", 3);
+        let id = store.upsert(earlier, &keys).unwrap().id().clone();
+
+        assert_eq!(
+            store.write_prepared(&[stale]).unwrap(),
+            [Upsert::Updated(id.clone())]
+        );
+        assert_eq!(store.entry_count(), 1);
+        assert_eq!(store.newest().count(), 1, "one time row, not two");
+        assert_eq!(
+            store.entry(&id).unwrap().unwrap().entry.title,
+            "В Мурине открылась школа"
+        );
+        assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+    }
+}
