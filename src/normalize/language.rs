@@ -5,7 +5,10 @@
 use whatlang::Lang;
 
 /// Characters of text looked at: enough for a reliable answer, bounded for long articles.
-const SAMPLE_CHARS: usize = 2000;
+/// whatlang's cost grows with the sample, and at 2,000 it was a twentieth of a poll's CPU time;
+/// 600 gave the same answer as 2,000 for all 100 texts of `tests/fixtures/clusters/` and the
+/// seed article, 53 of them longer than 600.
+const SAMPLE_CHARS: usize = 600;
 
 /// ISO 639-1 code of the language of `title` and `text`, else `declared` (lower-cased, region
 /// dropped: `ru-RU` → `ru`).
