@@ -14,7 +14,7 @@ use sled::{IVec, Transactional};
 
 use super::stories::{self, StoryRecord};
 use super::{
-    decode, merge, time_key, to_json, Store, StoreError, StoredEntry, TxResult, Upsert,
+    decode_entry, merge, time_key, to_json, Store, StoreError, StoredEntry, TxResult, Upsert,
     ENTRIES_PER_TRANSACTION,
 };
 use crate::cluster::{EntryId, IdentityKey};
@@ -201,7 +201,7 @@ impl Store {
 /// What storing `entry` writes, given what its keys and stored copy hold.
 fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError> {
     let old = match &seen.entry {
-        Some(bytes) => Some(decode::<StoredEntry>(bytes, "entry")?),
+        Some(bytes) => Some(decode_entry(bytes)?),
         None => None,
     };
     Ok(match old {
