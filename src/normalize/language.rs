@@ -16,10 +16,43 @@ pub fn detect_language(title: &str, text: &str, declared: Option<&str>) -> Optio
     let mut sample: String = title.chars().take(300).collect();
     sample.push('\n');
     sample.extend(text.chars().take(SAMPLE_CHARS));
+    if is_plainly_russian(&sample) {
+        return Some("ru".to_string());
+    }
     whatlang::detect(&sample)
         .filter(whatlang::Info::is_reliable)
         .map(|info| iso_639_1(info.lang()).to_string())
         .or_else(|| declared.and_then(declared_code))
+}
+
+/// Letters of a Russian sample, at least: enough that a Belarusian or Ukrainian text would have
+/// shown one of its own letters.
+const PLAINLY_RUSSIAN_LETTERS: usize = 60;
+
+/// Whether a sample is Russian beyond doubt, so whatlang (whose trigram scoring of every
+/// Cyrillic language was a tenth of ingest's CPU time) need not be asked: mostly Cyrillic, only
+/// letters of the Russian alphabet, with ы or э, which Bulgarian, Serbian and Macedonian lack,
+/// and without і, ў, ї, є or ґ, one of which any Belarusian or Ukrainian text of this length has.
+/// Kazakh, Tatar and the like fail the alphabet test (ә, қ, ө, ү...). Of the 144 texts of the
+/// cluster and extraction fixtures and the seed article, 138 pass, and whatlang says Russian for
+/// each of them.
+fn is_plainly_russian(sample: &str) -> bool {
+    let (mut russian, mut other, mut telling) = (0usize, 0usize, false);
+    for c in sample.chars() {
+        match c {
+            'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' => {
+                russian += 1;
+                telling |= matches!(c, 'ы' | 'э' | 'Ы' | 'Э');
+            }
+            c if c.is_alphabetic() => other += 1,
+            _ => {}
+        }
+        if matches!(c, '\u{0400}'..='\u{04FF}') && !matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё')
+        {
+            return false;
+        }
+    }
+    telling && russian >= PLAINLY_RUSSIAN_LETTERS && russian > 4 * other
 }
 
 fn declared_code(declared: &str) -> Option<String> {
@@ -94,6 +127,29 @@ mod tests {
             .as_deref(),
             Some("en")
         );
+    }
+
+    #[test]
+    fn plainly_russian_text_needs_no_trigrams_and_agrees_with_them() {
+        let russian = "Школа на 1375 мест приняла первых учеников. На открытии выступил губернатор Ленинградской области, который поздравил детей и учителей.";
+        assert!(is_plainly_russian(russian));
+        assert_eq!(whatlang::detect(russian).map(|i| i.lang()), Some(Lang::Rus));
+        for not_plainly in [
+            // Belarusian: і and ў.
+            "Комплекс разлічаны на восемсот галоў. Штодня прадпрыемства плануе атрымліваць дваццаць пяць тон малака і сыроў.",
+            // Ukrainian: і, ї, є.
+            "Школа на тисячу місць прийняла перших учнів. На відкритті виступив голова області, який привітав дітей та їхніх батьків.",
+            // Kazakh: letters outside the Russian alphabet.
+            "Мектеп бірінші оқушыларын қабылдады. Ашылу салтанатында облыс әкімі сөз сөйлеп, балалар мен мұғалімдерді құттықтады.",
+            // Bulgarian: no ы or э.
+            "Училището с 1375 места прие първите си ученици. На откриването говори губернаторът на областта, който поздрави децата.",
+            // Too short to be sure.
+            "Погода на завтра: дожди",
+            // Mostly English.
+            "The Minsk trade forum opened on Tuesday with more than three hundred companies from Belarus and China; в Минске.",
+        ] {
+            assert!(!is_plainly_russian(not_plainly), "{not_plainly}");
+        }
     }
 
     #[test]
