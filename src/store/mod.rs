@@ -31,7 +31,7 @@ pub use stories::{StoryMember, StoryRecord};
 /// Bumped when the layout of the trees or of their values changes incompatibly. Version 2
 /// put the week first in the fingerprint index and the story id in the time rows (entries by
 /// time and by topic); version 3 chose fewer fingerprints per entry (a wider winnowing
-/// window); version 4 laid the fingerprint index out in 16-day buckets instead of weeks.
+/// window); version 4 laid the fingerprint index out in 32-day buckets instead of weeks.
 /// Versions 1 to 3 are migrated on open.
 pub const SCHEMA_VERSION: u32 = 4;
 

@@ -167,8 +167,9 @@ mod tests {
         }
         assert_eq!(store.topic_newest("ngo").count(), 4);
 
-        // A row written ahead of an upsert that never committed, which no entry names.
-        let orphan_day = day(Utc::now() - chrono::Duration::days(195));
+        // A row written ahead of an upsert that never committed, which no entry names, in a
+        // bucket that ends more than the story window before the cutoff.
+        let orphan_day = day(Utc::now() - chrono::Duration::days(230));
         store
             .fingerprints
             .insert(
