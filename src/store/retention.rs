@@ -37,9 +37,12 @@ impl Store {
         let window_days = crate::cluster::story::StoryRules::default()
             .window
             .num_days();
-        self.remove_fingerprints_before(
+        let swept = self.remove_fingerprints_before(
             day(cutoff).saturating_sub(u32::try_from(window_days).unwrap_or(0)),
         )?;
+        if swept > 0 {
+            tracing::info!(rows = swept, "retention swept old story fingerprint rows");
+        }
         if removed > 0 {
             self.generation
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -148,7 +148,7 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the fingerprint rows of every week that ended before `day` (days since the
+    /// Removes the fingerprint rows of every bucket that ended before `day` (days since the
     /// epoch); returns how many. Retention removes an entry's rows with the entry; this sweeps
     /// the rows an upsert wrote ahead of a transaction that then failed or never ran (a crash),
     /// which no entry names.
