@@ -44,12 +44,10 @@ fn is_plainly_russian(sample: &str) -> bool {
                 russian += 1;
                 telling |= matches!(c, 'ы' | 'э' | 'Ы' | 'Э');
             }
+            // Any other Cyrillic letter or mark.
+            '\u{0400}'..='\u{04FF}' => return false,
             c if c.is_alphabetic() => other += 1,
             _ => {}
-        }
-        if matches!(c, '\u{0400}'..='\u{04FF}') && !matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё')
-        {
-            return false;
         }
     }
     telling && russian >= PLAINLY_RUSSIAN_LETTERS && russian > 4 * other

@@ -469,8 +469,10 @@ mod tests {
             let (id, fingerprints) = {
                 let store = Store::open(dir.path()).unwrap();
                 let (id, fingerprints) = on_day(&store, "lenobl", 20_400);
-                // Version 2 chose more fingerprints, and both laid rows out in weeks: a row
-                // the current layout does not make.
+                // Version 2 chose more fingerprints: a row the current choice does not make.
+                let unchosen = fingerprint_key(0x5eed, 20_400, &id);
+                store.fingerprints.insert(unchosen, "lenobl").unwrap();
+                // Both laid rows out in weeks: a row the current layout does not make.
                 let mut stale = Vec::new();
                 stale.extend_from_slice(&(20_400u32 / 7).to_be_bytes());
                 stale.extend_from_slice(&fingerprints[0].to_be_bytes());
@@ -490,6 +492,7 @@ mod tests {
                 fingerprints.len(),
                 "from {version}"
             );
+            assert!(found(&store, &[0x5eed], 20_393, 20_407).is_empty());
             assert_eq!(found(&store, &fingerprints, 20_400, 20_400), [id]);
             assert_eq!(store.verify().unwrap(), Vec::<String>::new());
             let stored = store.meta.get(SCHEMA_KEY).unwrap().unwrap();

@@ -30,6 +30,24 @@ struct Seen {
 }
 
 impl Seen {
+    /// What `keys` name, and the entry the first known one names, read with `key` and `entry`:
+    /// sled's plain trees before the transaction, its transactional ones inside.
+    fn read<E>(
+        keys: &[IdentityKey],
+        key: impl Fn(&[u8]) -> Result<Option<IVec>, E>,
+        entry: impl Fn(&[u8]) -> Result<Option<IVec>, E>,
+    ) -> Result<Seen, E> {
+        let keys = keys
+            .iter()
+            .map(|k| key(k.0.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut seen = Seen { keys, entry: None };
+        if let Some(id) = seen.existing() {
+            seen.entry = entry(id.0.as_bytes())?;
+        }
+        Ok(seen)
+    }
+
     /// The id the first known key names: the entry this one is a new version of.
     fn existing(&self) -> Option<EntryId> {
         self.keys
@@ -51,10 +69,14 @@ enum Plan {
         rows_written: bool,
     },
     Update {
-        /// Boxed: an update is rarer than an insert, and holds two entries.
-        old: Box<StoredEntry>,
         merged: StoredEntry,
         bytes: Vec<u8>,
+        /// The stored version's time row, which the merged one's replaces.
+        old_time_key: Vec<u8>,
+        /// The stored version's fingerprint rows and the merged one's; both empty when they
+        /// are the same.
+        rows_removed: Vec<Vec<u8>>,
+        rows_added: Vec<Vec<u8>>,
     },
 }
 
@@ -182,17 +204,10 @@ impl Store {
     /// it is not there: that brings the pages it will be written to into the cache, so that the
     /// transaction does not read them from disk under the lock.
     fn look(&self, keys: &[IdentityKey], new_id: &EntryId) -> Result<Seen, StoreError> {
-        let keys = keys
-            .iter()
-            .map(|key| self.keys.get(key.0.as_bytes()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut seen = Seen { keys, entry: None };
-        match seen.existing() {
-            Some(id) => seen.entry = self.entries.get(id.0.as_bytes())?,
-            None => {
-                self.entries.get(new_id.0.as_bytes())?;
-                self.stories.get(new_id.0.as_bytes())?;
-            }
+        let seen = Seen::read(keys, |k| self.keys.get(k), |id| self.entries.get(id))?;
+        if seen.existing().is_none() {
+            self.entries.get(new_id.0.as_bytes())?;
+            self.stories.get(new_id.0.as_bytes())?;
         }
         Ok(seen)
     }
@@ -210,11 +225,20 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
             if merged == old {
                 Plan::Unchanged(old.id)
             } else {
-                let bytes = to_json(&merged, "entry")?;
+                let (mut rows_removed, mut rows_added) = (
+                    stories::fingerprint_rows(&old.entry, &old.id),
+                    stories::fingerprint_rows(&merged.entry, &merged.id),
+                );
+                if rows_removed == rows_added {
+                    rows_removed.clear();
+                    rows_added.clear();
+                }
                 Plan::Update {
-                    old: Box::new(old),
+                    bytes: to_json(&merged, "entry")?,
+                    old_time_key: time_key(old.entry.published, &old.id),
+                    rows_removed,
+                    rows_added,
                     merged,
-                    bytes,
                 }
             }
         }
@@ -234,27 +258,10 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
     })
 }
 
-/// [`Seen`] inside the transaction.
-fn look_again(
-    entries: &TransactionalTree,
-    key_index: &TransactionalTree,
-    keys: &[IdentityKey],
-) -> TxResult<Seen> {
-    let keys = keys
-        .iter()
-        .map(|key| key_index.get(key.0.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut seen = Seen { keys, entry: None };
-    if let Some(id) = seen.existing() {
-        seen.entry = entries.get(id.0.as_bytes())?;
-    }
-    Ok(seen)
-}
-
 fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
     let (entries, key_index, by_time, pending, fingerprint_rows, story_records, pending_stories) =
         trees;
-    let seen = look_again(entries, key_index, &one.keys)?;
+    let seen = Seen::read(&one.keys, |k| key_index.get(k), |id| entries.get(id))?;
     let replanned;
     let plan = if seen == one.seen {
         &one.plan
@@ -283,26 +290,26 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
             pending_stories.insert(id.0.as_bytes(), &[])?;
             Upsert::Inserted(id.clone())
         }
-        Plan::Update { old, merged, bytes } => {
-            by_time.remove(time_key(old.entry.published, &old.id))?;
+        Plan::Update {
+            merged,
+            bytes,
+            old_time_key,
+            rows_removed,
+            rows_added,
+        } => {
+            by_time.remove(old_time_key.as_slice())?;
             by_time.insert(
                 time_key(merged.entry.published, &merged.id),
                 merged.story_id.0.as_bytes(),
             )?;
-            let (before, after) = (
-                stories::fingerprint_rows(&old.entry, &old.id),
-                stories::fingerprint_rows(&merged.entry, &merged.id),
-            );
-            if before != after {
-                for row in before {
-                    fingerprint_rows.remove(row)?;
-                }
-                for row in after {
-                    fingerprint_rows.insert(row, merged.entry.source_id.as_bytes())?;
-                }
+            for row in rows_removed {
+                fingerprint_rows.remove(row.as_slice())?;
+            }
+            for row in rows_added {
+                fingerprint_rows.insert(row.as_slice(), merged.entry.source_id.as_bytes())?;
             }
             entries.insert(merged.id.0.as_bytes(), bytes.as_slice())?;
-            Upsert::Updated(old.id.clone())
+            Upsert::Updated(merged.id.clone())
         }
     };
     let id = outcome.id().0.as_bytes();
