@@ -556,3 +556,91 @@ async fn the_highest_priority_outlet_leads_a_story_and_its_id_stays() {
         1
     );
 }
+
+/// An archive's first fetch, far larger than a usual poll (more than two of the slices ingest
+/// stores at a time, normalized on all cores): every item is stored once, placed in its story
+/// and indexed under its topics, however far down the feed it stands.
+#[tokio::test]
+async fn an_archive_of_a_thousand_items_is_stored_placed_and_indexed_whole() {
+    const ITEMS: usize = 1_100;
+    const COPY_AT: usize = 1_093;
+    let lenobl = String::from_utf8(common::fixture("feeds/lenobl.rss.xml")).unwrap();
+    let seed_text = {
+        let start = lenobl.find("<yandex:full-text>").unwrap() + "<yandex:full-text>".len();
+        let end = start + lenobl[start..].find("</yandex:full-text>").unwrap();
+        lenobl[start..end].to_string()
+    };
+    let mut feed = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>Архив районной газеты</title><link>https://rayon.example/</link>\n",
+    );
+    let mentions_ngo = |k: usize| k % 10 == 0;
+    for k in 0..ITEMS {
+        let (title, text) = if k == COPY_AT {
+            (
+                "Ленобласть и Беларусь обменяются опытом".to_string(),
+                seed_text.clone(),
+            )
+        } else {
+            let topic = if mentions_ngo(k) {
+                "поддержке НКО"
+            } else {
+                "ремонту дорог"
+            };
+            (
+                format!("Заседание комиссии №{k}"),
+                format!("В администрации района прошло заседание комиссии №{k} по {topic}. Обсудили {k} обращений жителей посёлка и план работ на {} год.", 2000 + k),
+            )
+        };
+        feed.push_str(&format!(
+            "<item><title>{title}</title><link>https://rayon.example/news/{k}</link><guid>rayon-{k}</guid><pubDate>{:02} Nov 2026 {:02}:{:02}:00 +0300</pubDate><description>{text}</description></item>\n",
+            20 + k / 1440,
+            k / 60 % 24,
+            k % 60,
+        ));
+    }
+    feed.push_str("</channel></rss>\n");
+    let setup = setup(vec![(
+        "archive",
+        "/archive/rss",
+        Reply::ok("application/rss+xml", feed.into_bytes()),
+    )])
+    .await;
+    poll(&setup, &["lenobl"]).await;
+    let report = poll(&setup, &["archive"]).await.remove(0);
+    assert_eq!(report.status, PollStatus::Ingested, "{report:?}");
+    assert_eq!((report.items, report.inserted), (ITEMS, ITEMS));
+
+    let store = &setup.store;
+    assert_eq!(store.pending_story_entries().unwrap(), vec![]);
+    assert_eq!(store.pending_topic_entries().unwrap(), vec![]);
+    let archive: Vec<_> = store
+        .newest()
+        .map(|e| e.unwrap())
+        .filter(|e| e.entry.source_id == "archive")
+        .collect();
+    assert_eq!(archive.len(), ITEMS);
+
+    // The copy near the end joined the press release polled before it.
+    let copy = archive
+        .iter()
+        .find(|e| e.entry.title == "Ленобласть и Беларусь обменяются опытом")
+        .unwrap();
+    let story = store.story(&copy.story_id).unwrap().unwrap();
+    let mut sources: Vec<_> = story.members.iter().map(|m| m.source_id.as_str()).collect();
+    sources.sort();
+    assert_eq!(sources, ["archive", "lenobl"]);
+
+    // Exactly the items that mention НКО are in the topic, from the first slice to the last.
+    let indexed: std::collections::BTreeSet<String> = store
+        .topic_newest("ngo")
+        .map(|e| e.unwrap())
+        .filter(|e| e.entry.source_id == "archive")
+        .map(|e| e.entry.title)
+        .collect();
+    let expected: std::collections::BTreeSet<String> = (0..ITEMS)
+        .filter(|&k| k != COPY_AT && mentions_ngo(k))
+        .map(|k| format!("Заседание комиссии №{k}"))
+        .chain(["Ленобласть и Беларусь обменяются опытом".to_string()])
+        .collect();
+    assert_eq!(indexed, expected);
+}

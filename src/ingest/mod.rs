@@ -144,6 +144,12 @@ pub struct Poller {
     pub settings: Arc<Settings>,
 }
 
+/// A big poll (a first fetch of an archive feed) is stored, placed in stories and indexed a
+/// slice at a time: placement then finds each entry's story features still in its thread's
+/// cache (`cluster::story`, which holds 2,000), where storing the whole poll first would have
+/// pushed the first entries' features out and computed them twice.
+const ENTRIES_PER_SLICE: usize = 500;
+
 /// What a poll that worked brought back, for the state and the schedule.
 struct Stored {
     /// New validators; none on a 304 that sent none.
@@ -304,43 +310,44 @@ impl Poller {
                 tracing::debug!(source = %source.id, ?report, "full text");
             }
             let entries = normalize_all(&feed, &source, base, &writer, now);
-            let dated: Vec<(DateTime<Utc>, bool)> = entries
-                .iter()
-                .map(|e| (e.published, e.published != e.first_seen))
-                .collect();
-            let batch = entries
-                .into_iter()
-                .map(|entry| {
-                    let keys = identity_keys(&entry);
-                    (entry, keys)
-                })
-                .collect();
             let mut counts = (0, 0, 0);
             let mut publications = Vec::new();
-            for (outcome, (published, dated)) in writer.upsert_all(batch)?.iter().zip(dated) {
-                match outcome {
-                    Upsert::Inserted(_) => {
-                        counts.0 += 1;
-                        publications.extend(schedule::publication_time(
-                            published,
-                            dated,
-                            previous_success,
-                            now,
-                        ));
+            let mut entries = entries.into_iter().peekable();
+            while entries.peek().is_some() {
+                let (batch, dated): (Vec<_>, Vec<_>) = entries
+                    .by_ref()
+                    .take(ENTRIES_PER_SLICE)
+                    .map(|entry| {
+                        let dated = (entry.published, entry.published != entry.first_seen);
+                        let keys = identity_keys(&entry);
+                        ((entry, keys), dated)
+                    })
+                    .unzip();
+                for (outcome, (published, dated)) in writer.upsert_all(batch)?.iter().zip(dated) {
+                    match outcome {
+                        Upsert::Inserted(_) => {
+                            counts.0 += 1;
+                            publications.extend(schedule::publication_time(
+                                published,
+                                dated,
+                                previous_success,
+                                now,
+                            ));
+                        }
+                        Upsert::Updated(_) => counts.1 += 1,
+                        Upsert::Unchanged(_) => counts.2 += 1,
                     }
-                    Upsert::Updated(_) => counts.1 += 1,
-                    Upsert::Unchanged(_) => counts.2 += 1,
                 }
+                // Copies of one story are put together before topics look at them.
+                crate::cluster::story::place_pending(
+                    &*writer,
+                    &crate::cluster::story::StoryRules::default(),
+                )?;
+                // Topics are evaluated right away, by the topics in force now (a reload since
+                // the fetch counts); an entry left pending by a crash here is evaluated on the
+                // next poll or start.
+                running.topics().index_pending(&writer)?;
             }
-            // Copies of one story are put together before topics look at them.
-            crate::cluster::story::place_pending(
-                &*writer,
-                &crate::cluster::story::StoryRules::default(),
-            )?;
-            // Topics are evaluated right away, by the topics in force now (a reload since the
-            // fetch counts); an entry left pending by a crash here is evaluated on the next poll
-            // or start.
-            running.topics().index_pending(&writer)?;
             Ok((counts, feed.items.len(), feed.ttl_minutes, publications))
         };
         let ingested = self.ingest_pool.run(ingest).await??;
