@@ -105,11 +105,43 @@ pub fn normalize_items(
         chrome: source.chrome.clone().with_recurring(memory.recurring()),
         ..source.clone()
     };
-    items
-        .iter()
-        .filter_map(|item| normalize(item, &context, now))
-        .collect()
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if items.len() < PARALLEL_FROM || threads < 2 {
+        return items
+            .iter()
+            .filter_map(|item| normalize(item, &context, now))
+            .collect();
+    }
+    // A big feed (an archive's first fetch) is split over the cores: items are independent
+    // once the recurring paragraphs are known, and order is kept by joining the slices in turn.
+    let slice = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(slice)
+            .map(|chunk| {
+                let context = &context;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|item| normalize(item, context, now))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(entries) => entries,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
+
+/// From this many items a poll is normalized on all cores; below it, starting threads (and
+/// their sanitizer and word caches) costs more than it saves. A poll of a usual feed (10–50
+/// items) stays on its ingest thread, where the other cores are busy with other polls anyway.
+const PARALLEL_FROM: usize = 200;
 
 /// Tells an item from the others of its source in the recurring-paragraph memory.
 fn item_key(item: &RawItem) -> u64 {
@@ -231,6 +263,71 @@ mod tests {
             published: Some(now() - Duration::hours(3)),
             ..RawItem::default()
         }
+    }
+
+    /// A big poll is normalized on several threads: the entries are the same, in the same order,
+    /// as one item at a time, with the chrome every item carries learned and dropped.
+    #[test]
+    fn a_big_poll_comes_out_as_one_item_at_a_time_would() {
+        let places = [
+            "Гатчине",
+            "Выборге",
+            "Тихвине",
+            "Луге",
+            "Кириши",
+            "Сосновом Бору",
+        ];
+        let matters = [
+            "дорог",
+            "школ",
+            "НКО",
+            "бюджета",
+            "транспорта",
+            "культуры",
+            "спорта",
+        ];
+        let text = |k: usize| {
+            format!(
+                "В {} прошло заседание по вопросам {} и {}: обсудили {k} обращений.",
+                places[k % places.len()],
+                matters[k % matters.len()],
+                matters[k / 7 % matters.len()],
+            )
+        };
+        let items: Vec<RawItem> = (0..PARALLEL_FROM * 2 + 7)
+            .map(|k| RawItem {
+                guid: Some(format!("g-{k}")),
+                link: Some(format!("/news/{k}/")),
+                title: Some(format!("Новость №{k}")),
+                content_html: Some(format!(
+                    "<p>{}</p><p>Подписывайтесь на наш канал «Вести района»</p>",
+                    text(k)
+                )),
+                published: Some(now() - Duration::minutes(k as i64)),
+                ..RawItem::default()
+            })
+            .collect();
+        let base = Url::parse("https://rayon.example/rss").unwrap();
+        let ctx = SourceContext::new("rayon", Some(&base), &[]);
+        let entries = normalize_items(&items, &ctx, &mut RecurringBlocks::default(), now());
+        assert_eq!(entries.len(), items.len());
+        for (k, entry) in entries.iter().enumerate() {
+            assert_eq!(entry.title, format!("Новость №{k}"));
+            assert_eq!(entry.text, text(k), "the chrome is dropped");
+        }
+        let mut memory = RecurringBlocks::default();
+        for item in &items {
+            memory.observe(item_key(item), &text::paragraphs(body_html(item)));
+        }
+        let one_by_one = SourceContext {
+            chrome: ctx.chrome.clone().with_recurring(memory.recurring()),
+            ..ctx.clone()
+        };
+        let expected: Vec<Entry> = items
+            .iter()
+            .filter_map(|item| normalize(item, &one_by_one, now()))
+            .collect();
+        assert_eq!(entries, expected);
     }
 
     #[test]
