@@ -573,7 +573,7 @@ async fn an_archive_of_a_thousand_items_is_stored_placed_and_indexed_whole() {
     let mut feed = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>Архив районной газеты</title><link>https://rayon.example/</link>\n",
     );
-    let mentions_ngo = |k: usize| k % 10 == 0;
+    let mentions_ngo = |k: usize| k.is_multiple_of(10);
     for k in 0..ITEMS {
         let (title, text) = if k == COPY_AT {
             (
