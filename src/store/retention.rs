@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 
 use super::stories::{fingerprint_rows, StoryRecord};
-use super::{decode, read_entry, time_key, topic_row, EntryTopics, Store, StoreError};
+use super::{decode, read_entry, time_key, topic_row, EntryTopics, RowCount, Store, StoreError};
 use crate::cluster::story::day;
 use crate::cluster::{identity_keys, EntryId, StoryId};
 
@@ -27,7 +27,8 @@ impl Store {
         }
         let mut removed = 0;
         for story in stories {
-            if self.remove_story_if_before(&story, cutoff)? {
+            if let Some(rows) = self.remove_story_if_before(&story, cutoff)? {
+                self.count_rows(rows);
                 removed += 1;
             }
         }
@@ -50,11 +51,13 @@ impl Store {
         Ok(removed)
     }
 
+    /// Removes the story when all its entries were published before `cutoff`; returns the
+    /// time rows that went with them, or `None` when the story stays (or is gone already).
     fn remove_story_if_before(
         &self,
         story: &StoryId,
         cutoff: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<RowCount>, StoreError> {
         let trees = (
             &self.entries,
             &self.keys,
@@ -80,7 +83,7 @@ impl Store {
                     pending_stories,
                 )| {
                     let Some(bytes) = records.get(story.0.as_bytes())? else {
-                        return Ok(false);
+                        return Ok(None);
                     };
                     let record: StoryRecord = decode(&bytes, "story")
                         .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
@@ -88,15 +91,18 @@ impl Store {
                     for member in &record.members {
                         if let Some(stored) = read_entry(entries, &member.id)? {
                             if stored.entry.published >= cutoff {
-                                return Ok(false);
+                                return Ok(None);
                             }
                             members.push(stored);
                         }
                     }
+                    let mut rows = RowCount::default();
                     for stored in &members {
                         let id = stored.id.0.as_bytes();
                         entries.remove(id)?;
-                        by_time.remove(time_key(stored.entry.published, &stored.id))?;
+                        rows.removed(
+                            &by_time.remove(time_key(stored.entry.published, &stored.id))?,
+                        );
                         for key in identity_keys(&stored.entry) {
                             // A key may have moved on to a newer entry; only ours go.
                             if keys.get(key.0.as_bytes())?.as_deref() == Some(id) {
@@ -118,7 +124,7 @@ impl Store {
                         pending_stories.remove(id)?;
                     }
                     records.remove(story.0.as_bytes())?;
-                    Ok(true)
+                    Ok(Some(rows))
                 },
             )
             .map_err(StoreError::from)

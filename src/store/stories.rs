@@ -8,7 +8,7 @@ use sled::Transactional;
 
 use super::{
     decode, decode_entry, read_entry, time_key, to_json, topic_row, write_entry, EntryTopics,
-    Store, StoreError, StoredEntry, TxResult,
+    RowCount, Store, StoreError, StoredEntry, TxResult,
 };
 use crate::cluster::story::{day, Candidate, StoryFeatures, StoryIndex};
 use crate::cluster::{EntryId, StoryId};
@@ -199,12 +199,13 @@ impl Store {
             &self.topic_rows,
             &self.entry_topics,
         );
-        let survivor = trees
+        let (survivor, rows) = trees
             .transaction(
                 |(entries, records, pending, by_time, topic_rows, entry_topics)| {
+                    let mut rows = RowCount::default();
                     pending.remove(entry_id.0.as_bytes())?;
                     let Some(entry) = read_entry(entries, entry_id)? else {
-                        return Ok(None);
+                        return Ok((None, rows));
                     };
                     let mut involved: Vec<(StoryId, StoryRecord)> = Vec::new();
                     for id in std::iter::once(&entry.story_id).chain(others) {
@@ -219,7 +220,7 @@ impl Store {
                         a.created.cmp(&b.created).then_with(|| a_id.cmp(b_id))
                     });
                     let Some((survivor_id, mut survivor)) = involved.first().cloned() else {
-                        return Ok(None);
+                        return Ok((None, rows));
                     };
                     for (id, record) in involved.iter().skip(1) {
                         for member in &record.members {
@@ -228,8 +229,12 @@ impl Store {
                                 write_entry(entries, &stored)?;
                                 // The time rows name the story too (feeds list stories from them).
                                 let story = survivor_id.0.as_bytes();
-                                by_time
-                                    .insert(time_key(stored.entry.published, &stored.id), story)?;
+                                rows.inserted(
+                                    &by_time.insert(
+                                        time_key(stored.entry.published, &stored.id),
+                                        story,
+                                    )?,
+                                );
                                 if let Some(bytes) = entry_topics.get(stored.id.0.as_bytes())? {
                                     let indexed: EntryTopics = decode(&bytes, "entry topics")
                                         .map_err(ConflictableTransactionError::Abort)?;
@@ -251,10 +256,12 @@ impl Store {
                         .min()
                         .unwrap_or(survivor.created);
                     write_record(records, &survivor_id, &survivor)?;
-                    Ok(Some(survivor_id))
+                    Ok((Some(survivor_id), rows))
                 },
             )
             .map_err(StoreError::from)?;
+        // Each member's time row is there already; a row that was missing is counted now.
+        self.count_rows(rows);
         let survivor = survivor.unwrap_or_else(|| entry_id.clone());
         if !others.is_empty() {
             self.generation

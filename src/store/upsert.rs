@@ -14,8 +14,8 @@ use sled::{IVec, Transactional};
 
 use super::stories::{self, StoryRecord};
 use super::{
-    decode_entry, merge, time_key, to_json, Store, StoreError, StoredEntry, TxResult, Upsert,
-    ENTRIES_PER_TRANSACTION,
+    decode_entry, merge, time_key, to_json, RowCount, Store, StoreError, StoredEntry, TxResult,
+    Upsert, ENTRIES_PER_TRANSACTION,
 };
 use crate::cluster::{EntryId, IdentityKey};
 use crate::normalize::Entry;
@@ -187,12 +187,15 @@ impl Store {
             &self.pending_stories,
         );
         let result = trees.transaction(|trees| {
-            prepared
+            let mut rows = RowCount::default();
+            let outcomes = prepared
                 .iter()
-                .map(|one| upsert_one(trees, one))
-                .collect::<TxResult<Vec<_>>>()
+                .map(|one| upsert_one(trees, one, &mut rows))
+                .collect::<TxResult<Vec<_>>>()?;
+            Ok((outcomes, rows))
         });
-        let outcomes = result.map_err(StoreError::from)?;
+        let (outcomes, rows) = result.map_err(StoreError::from)?;
+        self.count_rows(rows);
         if outcomes.iter().any(|o| !matches!(o, Upsert::Unchanged(_))) {
             self.generation
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -258,7 +261,8 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
     })
 }
 
-fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
+/// Writes one prepared entry; `rows` counts the time rows it adds and removes.
+fn upsert_one(trees: &UpsertTrees, one: &Prepared, rows: &mut RowCount) -> TxResult<Upsert> {
     let (entries, key_index, by_time, pending, fingerprint_rows, story_records, pending_stories) =
         trees;
     let seen = Seen::read(&one.keys, |k| key_index.get(k), |id| entries.get(id))?;
@@ -279,7 +283,7 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
             rows_written,
         } => {
             let id = &stored.id;
-            by_time.insert(time_key(stored.entry.published, id), id.0.as_bytes())?;
+            rows.inserted(&by_time.insert(time_key(stored.entry.published, id), id.0.as_bytes())?);
             entries.insert(id.0.as_bytes(), bytes.as_slice())?;
             if !rows_written {
                 for row in stories::fingerprint_rows(&stored.entry, id) {
@@ -297,11 +301,11 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared) -> TxResult<Upsert> {
             rows_removed,
             rows_added,
         } => {
-            by_time.remove(old_time_key.as_slice())?;
-            by_time.insert(
+            rows.removed(&by_time.remove(old_time_key.as_slice())?);
+            rows.inserted(&by_time.insert(
                 time_key(merged.entry.published, &merged.id),
                 merged.story_id.0.as_bytes(),
-            )?;
+            )?);
             for row in rows_removed {
                 fingerprint_rows.remove(row.as_slice())?;
             }
