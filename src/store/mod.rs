@@ -88,6 +88,11 @@ pub enum StoreError {
     },
     #[error("the store's flush task failed: {0}")]
     Task(String),
+    #[error("the store at {path} is in use by another process (its lock was still held after {waited:?}); stop that one first")]
+    Locked {
+        path: String,
+        waited: std::time::Duration,
+    },
 }
 
 /// A transaction's own error as it is, sled's as a store error: what every transaction's
@@ -158,6 +163,19 @@ impl RowCount {
     }
 }
 
+/// How long opening the store waits for its lock. sled lets go of the lock only when its
+/// background threads have ended, a moment after the last handle is dropped: a store opened
+/// again in one process, or a daemon restarted while the old one is still exiting, would
+/// otherwise fail for no lasting reason.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether sled failed to open because another handle holds the store's file lock (sled 0.34
+/// says so only in its message).
+fn is_lock_held(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::WouldBlock
+        || error.to_string().starts_with("could not acquire lock")
+}
+
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// Entries stored in one sled transaction. A transaction keeps its thread pinned in sled's
@@ -191,12 +209,32 @@ fn topic_row(topic: &str, time_key: &[u8]) -> Vec<u8> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        // sled caches up to 1 GiB by default; what feeds read is the newest entries, and the
-        // OS caches the file anyway, so a small cache keeps the daemon's memory flat.
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .open()?;
+        Store::open_waiting(path, LOCK_WAIT)
+    }
+
+    /// [`Store::open`], waiting up to `wait` for another holder of the store's lock.
+    fn open_waiting(path: &Path, wait: std::time::Duration) -> Result<Store, StoreError> {
+        let started = std::time::Instant::now();
+        let db = loop {
+            // sled caches up to 1 GiB by default; what feeds read is the newest entries, and
+            // the OS caches the file anyway, so a small cache keeps the daemon's memory flat.
+            let opened = sled::Config::new()
+                .path(path)
+                .cache_capacity(CACHE_BYTES)
+                .open();
+            match opened {
+                Err(sled::Error::Io(e)) if is_lock_held(&e) => {
+                    if started.elapsed() >= wait {
+                        return Err(StoreError::Locked {
+                            path: path.display().to_string(),
+                            waited: wait,
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                opened => break opened?,
+            }
+        };
         let meta = db.open_tree("meta")?;
         let found = meta.get(SCHEMA_KEY)?.map(|found| {
             found
@@ -701,6 +739,29 @@ mod tests {
     fn upsert(store: &Store, e: Entry) -> Upsert {
         let keys = identity_keys(&e);
         store.upsert(e, &keys).unwrap()
+    }
+
+    #[test]
+    fn a_store_in_use_is_waited_for_then_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = Store::open(dir.path()).unwrap();
+        let wait = std::time::Duration::from_millis(200);
+        let error = match Store::open_waiting(dir.path(), wait) {
+            Err(error) => error,
+            Ok(_) => panic!("a second handle opened a locked store"),
+        };
+        assert!(matches!(error, StoreError::Locked { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&dir.path().display().to_string()) && message.contains("in use"),
+            "{message}"
+        );
+        // Let go while another open waits: it gets the store.
+        let path = dir.path().to_path_buf();
+        let waiting = std::thread::spawn(move || Store::open_waiting(&path, LOCK_WAIT).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(held);
+        assert!(waiting.join().unwrap(), "the store opens once it is let go");
     }
 
     /// The count kept in memory is what walking the time index says, after every kind of
