@@ -105,8 +105,13 @@ pub fn normalize_items(
         chrome: source.chrome.clone().with_recurring(memory.recurring()),
         ..source.clone()
     };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if items.len() < PARALLEL_FROM || threads < 2 {
+    // Asked only for a big poll: on Linux the answer reads the cgroup files each time.
+    let threads = if items.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    };
+    if threads < 2 {
         return items
             .iter()
             .filter_map(|item| normalize(item, &context, now))
