@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{fixture_sources, load, serve, Reply, Upstream};
 use vestnik::config::Config;
 use vestnik::daemon;
-use vestnik::ingest::{PollReport, PollStatus};
+use vestnik::ingest::{PollReport, PollStatus, StageTimes};
 use vestnik::schedule::{Clock, SourceStatus};
 use vestnik::store::Store;
 
@@ -281,11 +281,23 @@ async fn every_fault_fails_alone_and_as_the_schedule_expects() {
     assert_eq!(upstream.requests_to("/m0").len(), 1);
     assert_eq!(upstream.requests_to("/m5").len(), 2);
     assert_eq!(second.get("moved").status, PollStatus::Ingested);
+    // An ingested poll says where its time went; a poll that ingested nothing has no stages.
+    let stages = second.get("moved").stages;
+    for (stage, us) in [
+        ("parse", stages.parse_us),
+        ("normalize", stages.normalize_us),
+        ("store", stages.store_us),
+        ("stories", stages.stories_us),
+        ("topics", stages.topics_us),
+    ] {
+        assert!(us > 0, "{stage} took no time: {stages:?}");
+    }
     assert_eq!(upstream.requests_to("/gone").len(), 1);
     assert_eq!(second.get("gone").status, PollStatus::Disabled);
     assert_eq!(upstream.requests_to("/t0").len(), 2);
     let not_modified = second.get("lenobl");
     assert_eq!(not_modified.status, PollStatus::NotModified);
+    assert_eq!(not_modified.stages, StageTimes::default());
     assert_eq!(not_modified.state.consecutive_failures, 0);
     assert!(wait_after_poll(not_modified) >= chrono::Duration::minutes(5));
     // Failures count up and wait longer.

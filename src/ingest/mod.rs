@@ -64,6 +64,8 @@ pub struct PollReport {
     /// Set when the response came from another URL than the one polled (any redirect).
     pub final_url: Option<String>,
     pub elapsed_ms: u128,
+    /// Where an ingested poll's time went, stage by stage; all zero for any other poll.
+    pub stages: StageTimes,
     /// Bytes of the response body (after decompression); 0 for a 304 or a failure.
     pub bytes: usize,
     /// The source's health and state as saved after this poll.
@@ -85,6 +87,7 @@ impl PollReport {
             url: url.to_string(),
             final_url: None,
             elapsed_ms: 0,
+            stages: StageTimes::default(),
             bytes: 0,
             source_status: SourceStatus::Pending,
             state: SourceState::default(),
@@ -112,6 +115,30 @@ impl PollReport {
         metrics::counter!("vestnik_duplicates_merged_total", "source" => source)
             .increment((self.updated + self.unchanged) as u64);
     }
+}
+
+/// Microseconds of wall time each stage of an ingested poll took, in pipeline order: what an
+/// operator (and the ingest benchmark) reads to see which stage a slow source spends its time in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StageTimes {
+    /// Charset decision, decoding, repair and parsing (and full-text page fetches).
+    pub parse_us: u64,
+    pub normalize_us: u64,
+    /// Identity keys and the store's transactions.
+    pub store_us: u64,
+    /// Placing new entries in stories.
+    pub stories_us: u64,
+    /// Evaluating topics and recording them.
+    pub topics_us: u64,
+    /// Waiting for the store to reach the disk.
+    pub flush_us: u64,
+}
+
+/// Adds the time since `*mark` to `stage` and moves `mark` to now.
+fn lap(stage: &mut u64, mark: &mut Instant) {
+    let now = Instant::now();
+    *stage += u64::try_from(now.duration_since(*mark).as_micros()).unwrap_or(u64::MAX);
+    *mark = now;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -298,6 +325,8 @@ impl Poller {
         let previous_success = state.last_success;
         let runtime = tokio::runtime::Handle::current();
         let ingest = move || -> Result<_, IngestError> {
+            let mut stages = StageTimes::default();
+            let mut mark = Instant::now();
             let decoded = document.decode();
             let base = &document.meta.final_url;
             let mut feed = parse_document(&decoded.text, base, &source, now)?;
@@ -309,7 +338,9 @@ impl Poller {
                 let report = runtime.block_on(pages);
                 tracing::debug!(source = %source.id, ?report, "full text");
             }
+            lap(&mut stages.parse_us, &mut mark);
             let entries = normalize_all(&feed, &source, base, &writer, now);
+            lap(&mut stages.normalize_us, &mut mark);
             let mut counts = (0, 0, 0);
             let mut publications = Vec::new();
             let mut entries = entries.into_iter().peekable();
@@ -338,22 +369,34 @@ impl Poller {
                         Upsert::Unchanged(_) => counts.2 += 1,
                     }
                 }
+                lap(&mut stages.store_us, &mut mark);
                 // Copies of one story are put together before topics look at them.
                 crate::cluster::story::place_pending(
                     &*writer,
                     &crate::cluster::story::StoryRules::default(),
                 )?;
+                lap(&mut stages.stories_us, &mut mark);
                 // Topics are evaluated right away, by the topics in force now (a reload since
                 // the fetch counts); an entry left pending by a crash here is evaluated on the
                 // next poll or start.
                 running.topics().index_pending(&writer)?;
+                lap(&mut stages.topics_us, &mut mark);
             }
-            Ok((counts, feed.items.len(), feed.ttl_minutes, publications))
+            Ok((
+                counts,
+                feed.items.len(),
+                feed.ttl_minutes,
+                publications,
+                stages,
+            ))
         };
         let ingested = self.ingest_pool.run(ingest).await??;
-        let (counts, items, ttl_minutes, publications) = ingested;
+        let (counts, items, ttl_minutes, publications, mut stages) = ingested;
         // Entries reach the disk before the validators that would let us skip them next time.
+        let mut mark = Instant::now();
         self.store.flush().await?;
+        lap(&mut stages.flush_us, &mut mark);
+        report.stages = stages;
         report.status = PollStatus::Ingested;
         report.items = items;
         (report.inserted, report.updated, report.unchanged) = counts;
