@@ -3,6 +3,7 @@
 //! copy: the server (feeds, dashboard, health), the poller (which topics new entries are matched
 //! against) and the scheduler (which sources to poll), which is told of each swap.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -31,12 +32,16 @@ impl Current {
 /// the scheduler can wait for the next swap.
 pub struct Running {
     current: watch::Sender<Current>,
+    /// Counts the swaps: what a cache built on one configuration compares, with one atomic
+    /// read where taking the configuration itself is a lock and a reference count.
+    version: AtomicU64,
 }
 
 impl Running {
     pub fn new(config: Arc<Config>, topics: Arc<Topics>) -> Arc<Running> {
         Arc::new(Running {
             current: watch::Sender::new(Current::new(config, topics)),
+            version: AtomicU64::new(0),
         })
     }
 
@@ -52,9 +57,16 @@ impl Running {
         Arc::clone(&self.current.borrow().topics)
     }
 
+    /// How many times the configuration was swapped. Read it before [`Running::current`]: a
+    /// swap between the two then makes what was built look older than it is, never newer.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
     /// Swaps in a new configuration and tells every watcher.
     pub fn replace(&self, config: Arc<Config>, topics: Arc<Topics>) {
         self.current.send_replace(Current::new(config, topics));
+        self.version.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A receiver that sees each swap (and the current configuration at once).

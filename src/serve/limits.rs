@@ -6,17 +6,20 @@
 //! loop sets no timer, so it has no header read timeout).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower_http::timeout::TimeoutLayer;
+use tower::{Layer, Service};
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
@@ -47,10 +50,90 @@ impl Default for Limits {
 
 /// Adds the per-request limits to a router.
 pub fn harden(router: Router, limits: &Limits) -> Router {
-    router.layer(TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        limits.request_timeout,
-    ))
+    router.layer(RequestTimeout {
+        timeout: limits.request_timeout,
+    })
+}
+
+/// Answers 408 when a handler has not answered within `timeout` of first waiting.
+///
+/// Unlike tower-http's `TimeoutLayer`, which starts a timer for every request, the timer starts
+/// only when the handler does not answer on its first poll. Most requests are a reader's
+/// conditional GET of a cached feed, answered on that first poll; inserting and cancelling a
+/// timer for each was about a twentieth of the server's CPU time on them.
+#[derive(Clone, Copy)]
+struct RequestTimeout {
+    timeout: Duration,
+}
+
+impl<S> Layer<S> for RequestTimeout {
+    type Service = TimedOut<S>;
+
+    fn layer(&self, inner: S) -> TimedOut<S> {
+        TimedOut {
+            inner,
+            timeout: self.timeout,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct TimedOut<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+impl<S, B> Service<Request<B>> for TimedOut<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TimedOutFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        TimedOutFuture {
+            inner: self.inner.call(request),
+            timeout: self.timeout,
+            deadline: None,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct TimedOutFuture<F> {
+        #[pin]
+        inner: F,
+        timeout: Duration,
+        // Boxed: the future of an answer that needs no timer stays small.
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<F, E> Future for TimedOutFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.inner.poll(cx) {
+            return Poll::Ready(output);
+        }
+        let timeout = *this.timeout;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Ok(StatusCode::REQUEST_TIMEOUT.into_response())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// Serves `router` on `listener` with the connection limits until `shutdown` resolves, then

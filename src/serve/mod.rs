@@ -35,18 +35,20 @@ pub struct AppState {
     /// The configuration in force, shared with the poller and the scheduler.
     pub running: Arc<Running>,
     pub store: Arc<Store>,
-    cache: Mutex<HashMap<FeedKey, CachedFeed>>,
+    /// By topic, then by format and page: looked up by the topic's `&str` without a copy.
+    cache: Mutex<HashMap<String, TopicFeeds>>,
     pub started: DateTime<Utc>,
     /// Errors of the last configuration edit that was refused (hot reload), shown to operators.
     config_errors: RwLock<Vec<String>>,
 }
 
-/// A topic, a format and a page (`None`: the subscription document).
-type FeedKey = (String, Format, Option<usize>);
+/// A topic's rendered feeds by format and page (`None`: the subscription document).
+type TopicFeeds = HashMap<(Format, Option<usize>), CachedFeed>;
 
 struct CachedFeed {
     generation: u64,
-    config_version: usize,
+    /// [`Running::version`] of the configuration it was rendered by.
+    config_version: u64,
     feed: Option<Arc<ServedFeed>>,
 }
 
@@ -189,9 +191,9 @@ impl AppState {
     ) -> Option<Option<Arc<ServedFeed>>> {
         // Read before the cache: a change after this makes the entry look stale, never fresh.
         let generation = self.store.generation();
-        let config_version = Arc::as_ptr(&self.config()) as usize;
+        let config_version = self.running.version();
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let cached = cache.get(&(topic_id.to_string(), format, page))?;
+        let cached = cache.get(topic_id)?.get(&(format, page))?;
         (cached.generation == generation && cached.config_version == config_version)
             .then(|| cached.feed.clone())
     }
@@ -207,12 +209,11 @@ impl AppState {
             return Ok(cached);
         }
         let generation = self.store.generation();
+        let config_version = self.running.version();
         let (config, topics) = self.current();
         let Some(topic) = topics.find(topic_id) else {
             return Ok(None);
         };
-        let config_version = Arc::as_ptr(&config) as usize;
-        let key = (topic_id.to_string(), format, page);
         let feed =
             render_topic(&config, &topics, &self.store, topic, format, page, false)?.map(|feed| {
                 // A complete archive page does not change.
@@ -223,14 +224,19 @@ impl AppState {
                 };
                 Arc::new(ServedFeed::new(feed, max_age))
             });
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            key,
-            CachedFeed {
-                generation,
-                config_version,
-                feed: feed.clone(),
-            },
-        );
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(topic_id.to_string())
+            .or_default()
+            .insert(
+                (format, page),
+                CachedFeed {
+                    generation,
+                    config_version,
+                    feed: feed.clone(),
+                },
+            );
         Ok(feed)
     }
 }
@@ -438,7 +444,7 @@ async fn feed(
     let headers = request.headers();
     let Some((topic, format)) = file
         .rsplit_once('.')
-        .and_then(|(topic, ext)| Some((topic.to_string(), Format::from_extension(ext)?)))
+        .and_then(|(topic, ext)| Some((topic, Format::from_extension(ext)?)))
     else {
         return (
             StatusCode::NOT_FOUND,
@@ -447,11 +453,11 @@ async fn feed(
             .into_response();
     };
     let page = query.page;
-    let rendered = match state.cached_feed(&topic, format, page) {
+    let rendered = match state.cached_feed(topic, format, page) {
         Some(cached) => Ok(Ok(cached)),
         None => {
             let render_state = Arc::clone(&state);
-            let topic_id = topic.clone();
+            let topic_id = topic.to_string();
             tokio::task::spawn_blocking(move || render_state.feed(&topic_id, format, page)).await
         }
     };
