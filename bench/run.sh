@@ -89,22 +89,26 @@ CONF
   sleep 1
   NETAG=$(curl -s -D - -o /dev/null "http://127.0.0.1:$NPORT/all.rss" | awk -F': ' 'tolower($1)=="etag"{print $2}' | tr -d '\r')
   say "-- serve: wrk -t2 -c50 -d10s, $(stat -c %s "$FEED") bytes of /feeds/all.rss; nginx (worker_processes auto) on the same bytes; median of $RUNS"
-  bench_wrk() { # name url [etag]
-    local rps=()
-    for _ in $(seq 1 "$RUNS"); do
-      if [[ -n ${3:-} ]]; then r=$(wrk -t2 -c50 -d10s -H "If-None-Match: $3" "$2" | awk '/Requests\/sec/{print $2}')
-      else r=$(wrk -t2 -c50 -d10s "$2" | awk '/Requests\/sec/{print $2}'); fi
-      rps+=("$r")
-    done
-    local m=$(printf '%s\n' "${rps[@]}" | median)
-    say "$1: median $m req/s (runs: ${rps[*]})"
-    echo "$m"
+  wrk_rps() { # url [etag]
+    if [[ -n ${2:-} ]]; then wrk -t2 -c50 -d10s -H "If-None-Match: $2" "$1"
+    else wrk -t2 -c50 -d10s "$1"; fi | awk '/Requests\/sec/{print $2}'
   }
-  V=$(bench_wrk "vestnik plain" "http://127.0.0.1:$LISTEN/feeds/all.rss" | tail -1)
-  N=$(bench_wrk "nginx plain" "http://127.0.0.1:$NPORT/all.rss" | tail -1)
-  V3=$(bench_wrk "vestnik If-None-Match (304)" "http://127.0.0.1:$LISTEN/feeds/all.rss" "$ETAG" | tail -1)
-  N3=$(bench_wrk "nginx If-None-Match (304)" "http://127.0.0.1:$NPORT/all.rss" "$NETAG" | tail -1)
-  say "ratio plain: $(echo "scale=2; $V / $N" | bc)x nginx; If-None-Match: $(echo "scale=2; $V3 / $N3" | bc)x nginx (goal: at least 0.8x)"
+  # Vestnik's and nginx's runs alternate (and which goes first alternates too), so that both see
+  # the same machine: on this VM either server's rate drifts by a tenth between minutes.
+  compare() { # label vestnik-url nginx-url [vestnik-etag nginx-etag]
+    local vs=() ns=() v n
+    for i in $(seq 1 "$RUNS"); do
+      if (( i % 2 )); then v=$(wrk_rps "$2" "${4:-}"); n=$(wrk_rps "$3" "${5:-}")
+      else n=$(wrk_rps "$3" "${5:-}"); v=$(wrk_rps "$2" "${4:-}"); fi
+      vs+=("$v"); ns+=("$n")
+    done
+    local vm=$(printf '%s\n' "${vs[@]}" | median) nm=$(printf '%s\n' "${ns[@]}" | median)
+    say "vestnik $1: median $vm req/s (runs: ${vs[*]})"
+    say "nginx $1: median $nm req/s (runs: ${ns[*]})"
+    say "ratio $1: $(echo "scale=2; $vm / $nm" | bc)x nginx (goal: at least 0.8x)"
+  }
+  compare plain "http://127.0.0.1:$LISTEN/feeds/all.rss" "http://127.0.0.1:$NPORT/all.rss"
+  compare "If-None-Match (304)" "http://127.0.0.1:$LISTEN/feeds/all.rss" "http://127.0.0.1:$NPORT/all.rss" "$ETAG" "$NETAG"
 fi
 
 if [[ $WHAT == all || $WHAT == clustering ]]; then
