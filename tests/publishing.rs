@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use common::{fixture_sources, load, write_config, Upstream};
 use vestnik::daemon;
+use vestnik::publish::Format;
 
 /// The fixture sources carry 17 items; the seed press release is one story of three.
 const ALL_STORIES: usize = 15;
@@ -438,6 +439,54 @@ async fn archives_keep_every_story_reachable() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// A stranger can ask for any page number, and a reader following `prev-archive` links reads
+/// every page: neither may make the server keep every page it rendered.
+#[tokio::test]
+async fn archive_pages_kept_rendered_are_bounded() {
+    // One story a page: 15 pages of `all` in each of three formats, more than are kept.
+    let setup = setup("").await;
+    let mut config = setup.config.clone();
+    config.settings.max_items = 1;
+    let topics = daemon::compile_topics(&config).unwrap();
+    let state = vestnik::serve::AppState::new(Arc::new(config), topics, Arc::clone(&setup.store));
+    for page in 1..=ALL_STORIES {
+        for format in [Format::Rss, Format::Atom, Format::Json] {
+            let served = state.feed("all", format, Some(page)).unwrap();
+            assert!(served.is_some(), "page {page} of {ALL_STORIES} is missing");
+        }
+    }
+    let kept = state.cached_feeds();
+    assert!(
+        (1..=32).contains(&kept),
+        "{kept} archive pages kept after 45 were read"
+    );
+    let last = |state: &vestnik::serve::AppState| {
+        state
+            .feed("all", Format::Json, Some(ALL_STORIES))
+            .unwrap()
+            .unwrap()
+    };
+    let last_read = last(&state);
+    for page in ALL_STORIES + 1..ALL_STORIES + 1000 {
+        assert!(state
+            .feed("all", Format::Rss, Some(page))
+            .unwrap()
+            .is_none());
+    }
+    assert_eq!(
+        state.cached_feeds(),
+        kept,
+        "pages that do not exist were kept"
+    );
+    assert!(
+        Arc::ptr_eq(&last(&state), &last_read),
+        "pages that do not exist pushed out a page that does"
+    );
+    // The subscription documents are kept beside them.
+    state.feed("all", Format::Rss, None).unwrap().unwrap();
+    assert_eq!(state.cached_feeds(), kept + 1);
 }
 
 #[tokio::test]

@@ -45,6 +45,11 @@ pub struct AppState {
 /// A topic's rendered feeds by format and page (`None`: the subscription document).
 type TopicFeeds = HashMap<(Format, Option<usize>), CachedFeed>;
 
+/// Archive pages kept rendered at once, across topics and formats. A topic of 100,000 stories
+/// has 2,000 pages, each kept in three codings (about 175 KB with 50 stories), and a reader
+/// following `prev-archive` links walks them all; subscription documents are few and always kept.
+const ARCHIVE_PAGES_CACHED: usize = 32;
+
 struct CachedFeed {
     generation: u64,
     /// [`Running::version`] of the configuration it was rendered by.
@@ -224,20 +229,56 @@ impl AppState {
                 };
                 Arc::new(ServedFeed::new(feed, max_age))
             });
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(topic_id.to_string())
-            .or_default()
-            .insert(
-                (format, page),
-                CachedFeed {
-                    generation,
-                    config_version,
-                    feed: feed.clone(),
-                },
-            );
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if page.is_some() {
+            // Any number can be asked for: a page that does not exist is not remembered.
+            if feed.is_none() {
+                return Ok(feed);
+            }
+            let kept = cache
+                .get(topic_id)
+                .is_some_and(|feeds| feeds.contains_key(&(format, page)));
+            if !kept {
+                make_room_for_a_page(&mut cache);
+            }
+        }
+        cache.entry(topic_id.to_string()).or_default().insert(
+            (format, page),
+            CachedFeed {
+                generation,
+                config_version,
+                feed: feed.clone(),
+            },
+        );
         Ok(feed)
+    }
+
+    /// How many rendered feeds the server keeps, archive pages included.
+    pub fn cached_feeds(&self) -> usize {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.values().map(HashMap::len).sum()
+    }
+}
+
+/// Drops one cached archive page when [`ARCHIVE_PAGES_CACHED`] are kept. Which one does not
+/// matter much: a page is rendered again in milliseconds, and readers seldom read old ones.
+fn make_room_for_a_page(cache: &mut HashMap<String, TopicFeeds>) {
+    let pages = cache
+        .values()
+        .flat_map(|feeds| feeds.keys())
+        .filter(|(_, page)| page.is_some())
+        .count();
+    if pages < ARCHIVE_PAGES_CACHED {
+        return;
+    }
+    let Some((topic, key)) = cache.iter().find_map(|(topic, feeds)| {
+        let key = feeds.keys().find(|(_, page)| page.is_some())?;
+        Some((topic.clone(), *key))
+    }) else {
+        return;
+    };
+    if let Some(feeds) = cache.get_mut(&topic) {
+        feeds.remove(&key);
     }
 }
 
