@@ -46,8 +46,9 @@ pub struct AppState {
 type TopicFeeds = HashMap<(Format, Option<usize>), CachedFeed>;
 
 /// Archive pages kept rendered at once, across topics and formats. A topic of 100,000 stories
-/// has 2,000 pages, each kept in three codings (about 175 KB with 50 stories), and a reader
-/// following `prev-archive` links walks them all; subscription documents are few and always kept.
+/// has 1,000 pages at the default 100 stories a page, each kept in three codings (about 175 KB),
+/// and a reader following `prev-archive` links walks them all; subscription documents are few
+/// and always kept.
 const ARCHIVE_PAGES_CACHED: usize = 32;
 
 struct CachedFeed {
