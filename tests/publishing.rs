@@ -601,6 +601,8 @@ async fn metrics_count_polls_requests_and_store_sizes() {
     assert_eq!(value("vestnik_entries "), 17.0);
     assert!(value("vestnik_topic_stories{topic=\"ngo\"}") >= 1.0);
     assert!(value("vestnik_store_bytes ") > 0.0);
+    // ngo.rss is kept rendered; a topic that does not exist is not.
+    assert_eq!(value("vestnik_cached_feeds "), 1.0);
     assert!(value("vestnik_http_requests_total{route=\"/feeds/{file}\",status=\"200\"}") >= 1.0);
     assert!(value("vestnik_http_requests_total{route=\"/feeds/{file}\",status=\"404\"}") >= 1.0);
 }

@@ -254,7 +254,7 @@ impl AppState {
         Ok(feed)
     }
 
-    /// How many rendered feeds the server keeps, archive pages included.
+    /// How many rendered feeds the server keeps, archive pages included (`vestnik_cached_feeds`).
     pub fn cached_feeds(&self) -> usize {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.values().map(HashMap::len).sum()
@@ -386,6 +386,7 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
     let gauges = tokio::task::spawn_blocking(move || {
         let (_, topics) = state.current();
         metrics::gauge!("vestnik_entries").set(state.store.entry_count() as f64);
+        metrics::gauge!("vestnik_cached_feeds").set(state.cached_feeds() as f64);
         if let Ok(bytes) = state.store.size_on_disk() {
             metrics::gauge!("vestnik_store_bytes").set(bytes as f64);
         }
