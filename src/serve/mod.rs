@@ -6,10 +6,10 @@
 
 mod counting;
 mod dashboard;
+mod feed_cache;
 pub mod limits;
 pub mod websub;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::body::Bytes;
@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tower_http::compression::CompressionLayer;
 
+use self::feed_cache::{CachedFeed, FeedCache};
 use crate::config::Config;
 use crate::config::Source;
 use crate::publish::{self, FeedMeta, Format, RenderedFeed};
@@ -35,27 +36,10 @@ pub struct AppState {
     /// The configuration in force, shared with the poller and the scheduler.
     pub running: Arc<Running>,
     pub store: Arc<Store>,
-    /// By topic, then by format and page: looked up by the topic's `&str` without a copy.
-    cache: Mutex<HashMap<String, TopicFeeds>>,
+    cache: Mutex<FeedCache>,
     pub started: DateTime<Utc>,
     /// Errors of the last configuration edit that was refused (hot reload), shown to operators.
     config_errors: RwLock<Vec<String>>,
-}
-
-/// A topic's rendered feeds by format and page (`None`: the subscription document).
-type TopicFeeds = HashMap<(Format, Option<usize>), CachedFeed>;
-
-/// Archive pages kept rendered at once, across topics and formats. A topic of 100,000 stories
-/// has 1,000 pages at the default 100 stories a page, each kept in three codings (about 175 KB),
-/// and a reader following `prev-archive` links walks them all; subscription documents are few
-/// and always kept.
-const ARCHIVE_PAGES_CACHED: usize = 32;
-
-struct CachedFeed {
-    generation: u64,
-    /// [`Running::version`] of the configuration it was rendered by.
-    config_version: u64,
-    feed: Option<Arc<ServedFeed>>,
 }
 
 /// A rendered feed with its compressed bodies and the response headers that stay the same for
@@ -133,7 +117,7 @@ impl AppState {
         Arc::new(AppState {
             running,
             store,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(FeedCache::default()),
             started: Utc::now(),
             config_errors: RwLock::new(Vec::new()),
         })
@@ -199,7 +183,7 @@ impl AppState {
         let generation = self.store.generation();
         let config_version = self.running.version();
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let cached = cache.get(topic_id)?.get(&(format, page))?;
+        let cached = cache.get(topic_id, format, page)?;
         (cached.generation == generation && cached.config_version == config_version)
             .then(|| cached.feed.clone())
     }
@@ -230,56 +214,25 @@ impl AppState {
                 };
                 Arc::new(ServedFeed::new(feed, max_age))
             });
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if page.is_some() {
-            // Any number can be asked for: a page that does not exist is not remembered.
-            if feed.is_none() {
-                return Ok(feed);
-            }
-            let kept = cache
-                .get(topic_id)
-                .is_some_and(|feeds| feeds.contains_key(&(format, page)));
-            if !kept {
-                make_room_for_a_page(&mut cache);
-            }
-        }
-        cache.entry(topic_id.to_string()).or_default().insert(
-            (format, page),
-            CachedFeed {
-                generation,
-                config_version,
-                feed: feed.clone(),
-            },
-        );
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remember(
+                topic_id,
+                format,
+                page,
+                CachedFeed {
+                    generation,
+                    config_version,
+                    feed: feed.clone(),
+                },
+            );
         Ok(feed)
     }
 
     /// How many rendered feeds the server keeps, archive pages included (`vestnik_cached_feeds`).
     pub fn cached_feeds(&self) -> usize {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.values().map(HashMap::len).sum()
-    }
-}
-
-/// Drops one cached archive page when [`ARCHIVE_PAGES_CACHED`] are kept. Which one does not
-/// matter much: a page is rendered again in milliseconds, and readers seldom read old ones.
-fn make_room_for_a_page(cache: &mut HashMap<String, TopicFeeds>) {
-    let pages = cache
-        .values()
-        .flat_map(|feeds| feeds.keys())
-        .filter(|(_, page)| page.is_some())
-        .count();
-    if pages < ARCHIVE_PAGES_CACHED {
-        return;
-    }
-    let Some((topic, key)) = cache.iter().find_map(|(topic, feeds)| {
-        let key = feeds.keys().find(|(_, page)| page.is_some())?;
-        Some((topic.clone(), *key))
-    }) else {
-        return;
-    };
-    if let Some(feeds) = cache.get_mut(&topic) {
-        feeds.remove(&key);
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
