@@ -189,9 +189,10 @@ const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
 
 /// sled's page cache, counted in on-disk bytes; sled's own memory is several times it with
 /// many small rows (spacejam/sled#986, #1309). A big first poll (5,000 items) writes some
-/// 30 MB of rows, and at 16 MiB sled read its own pages back from disk for a fifth of that
-/// poll's time (ingest bench 2.7 → 2.0 s at 32 MiB, 1.9–2.2 s at 64). The daemon's peak RSS on
-/// 1,000 sources × 100 items stayed under the 200 MB goal at 32 MiB (181 MiB; see BENCHMARKS.md).
+/// 30 MB of rows, and at 16 MiB sled kept reading its own pages back from disk (8 % of the
+/// ingest bench's samples; the bench took 2.6–2.8 s, at 32 MiB 1.9–2.3 s, at 64 about that). The
+/// daemon's peak RSS on 1,000 sources × 100 items stayed within its run-to-run spread (median
+/// 188 MiB of four runs, 181–191; see BENCHMARKS.md, *Eighth measurement*).
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The topics an entry was indexed under, and the time key of its rows.
