@@ -188,12 +188,13 @@ const ENTRIES_PER_TRANSACTION: usize = 32;
 const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
 
 /// sled's page cache, counted in on-disk bytes; sled's own memory is several times it with
-/// many small rows (spacejam/sled#986, #1309). A big first poll (5,000 items) writes some
-/// 30 MB of rows, and at 16 MiB sled kept reading its own pages back from disk (8 % of the
-/// ingest bench's samples; the bench took 2.6–2.8 s, at 32 MiB 1.9–2.3 s, at 64 about that). The
-/// daemon's peak RSS on 1,000 sources × 100 items stayed within its run-to-run spread (median
-/// 188 MiB of four runs, 181–191; see BENCHMARKS.md, *Eighth measurement*).
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// many small rows (spacejam/sled#986, #1309). 32 MiB made a 5,000-item first poll a quarter
+/// faster (its ~30 MB of rows fit, and sled no longer read its own pages back from disk), but
+/// only by making small stores faster: per new entry, a million-entry store was no faster, so
+/// growth from 10,000 entries to a million went from 1.22× to 1.57× against issue 5's 1.5×
+/// (BENCHMARKS.md, issue 8, *Eighth measurement*), and the daemon's peak stayed as close to
+/// its 200 MB goal. So 16 MiB.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The topics an entry was indexed under, and the time key of its rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
