@@ -192,8 +192,8 @@ const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
 /// faster (its ~30 MB of rows fit, and sled no longer read its own pages back from disk), but
 /// only by making small stores faster: per new entry, a million-entry store was no faster, so
 /// growth from 10,000 entries to a million went from 1.22× to 1.57× against issue 5's 1.5×
-/// (BENCHMARKS.md, issue 8, *Eighth measurement*), and the daemon's peak stayed as close to
-/// its 200 MB goal. So 16 MiB.
+/// (BENCHMARKS.md, issue 8, *Eighth measurement*); the daemon's peak memory was no lower
+/// either. So 16 MiB.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The topics an entry was indexed under, and the time key of its rows.
