@@ -609,3 +609,77 @@ async fn oversized_headers_and_slow_handlers_are_refused() {
     let slow = reqwest::get(format!("http://{addr}/slow")).await.unwrap();
     assert_eq!(slow.status(), 408);
 }
+
+/// A server whose one route answers with the name of the thread that served it, after `delay`;
+/// returns its address, its stop signal and the task that serves.
+async fn thread_naming_server(
+    delay: Duration,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let router = axum::Router::new().route(
+        "/thread",
+        axum::routing::get(move || async move {
+            tokio::time::sleep(delay).await;
+            std::thread::current().name().unwrap_or("").to_string()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(limits::serve(
+        listener,
+        router,
+        Limits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stop, serving)
+}
+
+/// Connections are spread over the server's threads (one per core), so that one busy
+/// connection's thread does not hold up the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_served_on_every_core() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (addr, _stop, _serving) = thread_naming_server(Duration::ZERO).await;
+    let mut threads = std::collections::BTreeSet::new();
+    for _ in 0..cores * 2 {
+        // A client of its own for each request: a new connection each time.
+        let name = reqwest::Client::new()
+            .get(format!("http://{addr}/thread"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        threads.insert(name);
+    }
+    let expected: std::collections::BTreeSet<String> =
+        (0..cores).map(|n| format!("vestnik-http-{n}")).collect();
+    assert_eq!(threads, expected);
+}
+
+/// Stopping the server answers the requests in flight, refuses new connections and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_finishes_requests_in_flight() {
+    let (addr, stop, serving) = thread_naming_server(Duration::from_millis(600)).await;
+    let in_flight = tokio::spawn(reqwest::get(format!("http://{addr}/thread")));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    let answer = in_flight.await.unwrap().expect("answered after the stop");
+    assert_eq!(answer.status(), 200);
+    tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .expect("the server ends once its requests are answered")
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "a connection was accepted after the stop"
+    );
+}

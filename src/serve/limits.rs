@@ -138,6 +138,13 @@ where
 
 /// Serves `router` on `listener` with the connection limits until `shutdown` resolves, then
 /// stops accepting and lets requests in flight finish.
+///
+/// Connections are accepted here and handed out in turn to one thread per core, each with its
+/// own single-threaded runtime, as nginx's workers do: a connection stays on its thread, so
+/// answering a request never wakes another thread. On tokio's shared runtime those cross-thread
+/// wake-ups were a good part of a cached feed's cost. Handing out in turn, rather than letting
+/// each thread accept for itself, keeps the threads evenly loaded: a thread that won most of a
+/// burst of connections served them alone.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -146,21 +153,26 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let router = harden(router, &limits);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .max_headers(limits.max_headers);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(limits.max_header_bytes as u32);
-    let builder = Arc::new(builder);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut workers = Vec::with_capacity(threads);
+    let mut handoff = Vec::with_capacity(threads);
+    for n in 0..threads {
+        let (give, connections) = tokio::sync::mpsc::unbounded_channel();
+        let router = router.clone();
+        let worker = std::thread::Builder::new()
+            .name(format!("vestnik-http-{n}"))
+            .spawn(move || -> std::io::Result<()> {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(serve_connections(connections, router, limits));
+                Ok(())
+            })?;
+        workers.push(worker);
+        handoff.push(give);
+    }
     let mut shutdown = std::pin::pin!(shutdown);
-    loop {
+    for turn in (0..threads).cycle() {
         let permit = tokio::select! {
             _ = &mut shutdown => break,
             permit = Arc::clone(&permits).acquire_owned() => match permit {
@@ -181,6 +193,65 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        // Out of this runtime's reactor, into the worker's.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot hand a connection to a worker thread");
+                continue;
+            }
+        };
+        if handoff[turn].send((stream, permit)).is_err() {
+            tracing::error!("an HTTP thread has stopped; no longer serving");
+            break;
+        }
+    }
+    drop(listener);
+    // Closing the hand-off channels tells each thread to finish its connections and stop.
+    drop(handoff);
+    tokio::task::spawn_blocking(move || {
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "an HTTP thread could not start"),
+                Err(_) => tracing::error!("an HTTP thread panicked"),
+            }
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)
+}
+
+/// A connection handed to a worker thread, with its place under the connection limit.
+type Connection = (std::net::TcpStream, tokio::sync::OwnedSemaphorePermit);
+
+/// One worker thread of [`serve`]: serves each connection it is given, on this thread, until
+/// the hand-off closes, then lets the connections finish their requests in flight.
+async fn serve_connections(
+    mut connections: tokio::sync::mpsc::UnboundedReceiver<Connection>,
+    router: Router,
+    limits: Limits,
+) {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits.max_header_bytes as u32);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    while let Some((stream, permit)) = connections.recv().await {
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot serve a connection");
+                continue;
+            }
+        };
         let service = TowerToHyperService::new(router.clone());
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -193,7 +264,5 @@ pub async fn serve(
             drop(permit);
         });
     }
-    drop(listener);
     graceful.shutdown().await;
-    Ok(())
 }
