@@ -433,6 +433,17 @@ async fn archives_keep_every_story_reachable() {
         .unwrap();
     assert_eq!(archive.status(), 200);
     assert_eq!(archive.headers()["cache-control"], "public, max-age=86400");
+    // RSS marks its archive pages as Atom does.
+    let marked = |channel: &rss::Channel| {
+        channel
+            .extensions()
+            .get("fh")
+            .is_some_and(|e| e.contains_key("archive"))
+    };
+    let archive = rss::Channel::read_from(&archive.bytes().await.unwrap()[..]).unwrap();
+    assert!(marked(&archive), "an RSS archive page without fh:archive");
+    let current = fetch(&format!("{}/feeds/all.rss", setup.base)).await;
+    assert!(!marked(&rss::Channel::read_from(&current[..]).unwrap()));
     let missing = plain_client()
         .get(format!("{}/feeds/all.rss?page=9", setup.base))
         .send()

@@ -98,17 +98,10 @@ pub(super) fn render(
     let mut namespaces = BTreeMap::new();
     let mut extensions = ExtensionMap::default();
     if meta.page.is_some() {
-        namespaces.insert("fh".to_string(), super::HISTORY_NAMESPACE.to_string());
-        extensions.insert(
-            "fh".to_string(),
-            BTreeMap::from([(
-                "archive".to_string(),
-                vec![Extension {
-                    name: "fh:archive".to_string(),
-                    ..Extension::default()
-                }],
-            )]),
-        );
+        super::mark_archive(&mut namespaces, &mut extensions, |name| Extension {
+            name,
+            ..Extension::default()
+        });
     }
     let feed = Feed {
         // The subscription document's URL names the feed, on every page of its archive.

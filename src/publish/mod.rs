@@ -7,7 +7,7 @@ mod atom;
 mod json;
 mod rss;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -252,6 +252,21 @@ pub const STYLESHEET: &str = include_str!("feed.xsl");
 
 /// The namespace of RFC 5005's `archive` marker.
 pub const HISTORY_NAMESPACE: &str = "http://purl.org/syndication/history/1.0";
+
+/// Marks an archive page (RFC 5005's `<fh:archive/>`) in a writer's namespaces and extensions.
+/// rss and atom_syndication each have an `Extension` type of their own, of the same shape, so
+/// the writer says how to make one from its name.
+pub(super) fn mark_archive<E>(
+    namespaces: &mut BTreeMap<String, String>,
+    extensions: &mut BTreeMap<String, BTreeMap<String, Vec<E>>>,
+    extension: impl FnOnce(String) -> E,
+) {
+    namespaces.insert("fh".to_string(), HISTORY_NAMESPACE.to_string());
+    extensions.entry("fh".to_string()).or_default().insert(
+        "archive".to_string(),
+        vec![extension("fh:archive".to_string())],
+    );
+}
 
 /// Puts an `xml-stylesheet` processing instruction after the XML declaration.
 fn with_stylesheet(bytes: Vec<u8>, href: &str) -> Vec<u8> {
