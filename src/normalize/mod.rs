@@ -190,9 +190,9 @@ pub fn normalize(raw: &RawItem, source: &SourceContext, now: DateTime<Utc>) -> O
         .unwrap_or_default();
     // A paragraph repeating the title is the page's heading, not text.
     let rules = source.chrome.clone().with_title(&title);
-    let body_html = chrome::strip_chrome(body_html(raw), &rules);
-    let text = text::html_to_text(&body_html);
-    let content_html = text::sanitize_html(&body_html, base);
+    let body = chrome::strip_chrome(body_html(raw), &rules);
+    let text = body.paragraphs.join("\n\n");
+    let content_html = text::sanitize_html(&body.html, base);
     let mut title = title;
     if title.is_empty() {
         title = first_words(&text, 12);
