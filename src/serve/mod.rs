@@ -568,7 +568,20 @@ struct SourceHealth {
     state: SourceState,
 }
 
-async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+/// `GET /healthz`. It reads every source's state from the store, so it runs on the blocking
+/// pool, as the dashboard does: on the serving thread, the other connections that thread serves
+/// would wait for it, and sled's reads wait while an ingest holds its transaction lock.
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    match tokio::task::spawn_blocking(move || health(&state)).await {
+        Ok(health) => Json(health).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn health(state: &AppState) -> serde_json::Value {
     let config = state.config();
     let sources: Vec<SourceHealth> = config
         .sources
@@ -593,5 +606,5 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
         config_errors: state.config_errors(),
         sources,
     };
-    Json(serde_json::to_value(health).unwrap_or_default())
+    serde_json::to_value(health).unwrap_or_default()
 }
