@@ -213,6 +213,9 @@ pub async fn run_with_clock(
     tracing::info!(%address, sources = config.sources.len(), topics = config.topics.len(), "serving");
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // A server that stops on its own also stops the daemon: polling on without serving would
+    // look healthy to no one.
+    let server_failed = stop_tx.clone();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -239,13 +242,18 @@ pub async fn run_with_clock(
         let stopped = async move {
             let _ = server_stop.wait_for(|stop| *stop).await;
         };
-        serve::limits::serve(
+        let served = serve::limits::serve(
             listener,
             serve::router(state),
             serve::limits::Limits::default(),
             stopped,
         )
-        .await
+        .await;
+        if let Err(e) = &served {
+            tracing::error!(error = %e, "the HTTP server failed; stopping");
+            let _ = server_failed.send(true);
+        }
+        served
     });
 
     let retention = tokio::spawn(retention_loop(

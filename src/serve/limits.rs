@@ -172,6 +172,7 @@ pub async fn serve(
         handoff.push(give);
     }
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut worker_lost = false;
     for turn in (0..threads).cycle() {
         let permit = tokio::select! {
             _ = &mut shutdown => break,
@@ -202,14 +203,14 @@ pub async fn serve(
             }
         };
         if handoff[turn].send((stream, permit)).is_err() {
-            tracing::error!("an HTTP thread has stopped; no longer serving");
+            worker_lost = true;
             break;
         }
     }
     drop(listener);
     // Closing the hand-off channels tells each thread to finish its connections and stop.
     drop(handoff);
-    tokio::task::spawn_blocking(move || {
+    let joined = tokio::task::spawn_blocking(move || {
         for worker in workers {
             match worker.join() {
                 Ok(Ok(())) => {}
@@ -218,17 +219,22 @@ pub async fn serve(
             }
         }
     })
-    .await
-    .map_err(std::io::Error::other)
+    .await;
+    if worker_lost {
+        return Err(std::io::Error::other(
+            "an HTTP thread stopped, so the server stopped accepting",
+        ));
+    }
+    joined.map_err(std::io::Error::other)
 }
 
 /// A connection handed to a worker thread, with its place under the connection limit.
-type Connection = (std::net::TcpStream, tokio::sync::OwnedSemaphorePermit);
+type Accepted = (std::net::TcpStream, tokio::sync::OwnedSemaphorePermit);
 
 /// One worker thread of [`serve`]: serves each connection it is given, on this thread, until
 /// the hand-off closes, then lets the connections finish their requests in flight.
 async fn serve_connections(
-    mut connections: tokio::sync::mpsc::UnboundedReceiver<Connection>,
+    mut connections: tokio::sync::mpsc::UnboundedReceiver<Accepted>,
     router: Router,
     limits: Limits,
 ) {
