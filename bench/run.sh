@@ -109,6 +109,15 @@ CONF
   }
   compare plain "http://127.0.0.1:$LISTEN/feeds/all.rss" "http://127.0.0.1:$NPORT/all.rss"
   compare "If-None-Match (304)" "http://127.0.0.1:$LISTEN/feeds/all.rss" "http://127.0.0.1:$NPORT/all.rss" "$ETAG" "$NETAG"
+  # Readers' latency while a monitor calls /healthz, which reads every source's state, in a loop.
+  say "-- serve while /healthz is called in a loop: wrk -t2 -c50 -d10s --latency with If-None-Match"
+  ( end=$((SECONDS + 11)); n=0
+    while (( SECONDS < end )); do curl -s -o /dev/null "http://127.0.0.1:$LISTEN/healthz" || true; n=$((n + 1)); done
+    echo "$n" > "$OUT/healthz-calls" ) &
+  HEALTH=$!
+  wrk -t2 -c50 -d10s --latency -H "If-None-Match: $ETAG" "http://127.0.0.1:$LISTEN/feeds/all.rss" > "$OUT/wrk-healthz.txt"
+  wait "$HEALTH"
+  say "$(awk '/Requests\/sec/{r=$2} /^ +50%/{a=$2} /^ +90%/{b=$2} /^ +99%/{c=$2} END {print r " req/s; latency p50 " a ", p90 " b ", p99 " c}' "$OUT/wrk-healthz.txt"), $(cat "$OUT/healthz-calls") /healthz calls meanwhile"
 fi
 
 if [[ $WHAT == all || $WHAT == clustering ]]; then
