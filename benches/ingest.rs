@@ -11,7 +11,7 @@
 //! pipeline's.
 //!
 //! A third side shows what the named crates alone cost on the same bytes: feed-rs's parse, then
-//! ammonia's default clean of each item's HTML, then one sled insert of each item's text and a
+//! ammonia's default clean of each item's HTML, then one sled insert of each cleaned item and a
 //! flush. Any pipeline built on them does at least this, so its ratio to the scan is a floor
 //! under the goal's ratio.
 
