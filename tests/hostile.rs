@@ -1,6 +1,7 @@
 //! Input written by strangers: XSS vectors in every field of every kind of source must come out
 //! inert in every output feed and on the dashboard; XML bombs must neither expand nor grow
-//! memory; the HTTP server must bound header size, request time and connections.
+//! memory; the HTTP server must bound header size, request time and connections (and, so that
+//! one connection cannot hold up the rest, spread connections over its threads and stop cleanly).
 
 mod common;
 
