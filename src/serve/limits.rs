@@ -164,6 +164,9 @@ pub async fn serve(
             .spawn(move || -> std::io::Result<()> {
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()
+                    // Renders and store reads go to each runtime's own blocking pool: together
+                    // they get tokio's default for one pool, not that many times over.
+                    .max_blocking_threads((BLOCKING_THREADS / threads).max(4))
                     .build()?
                     .block_on(serve_connections(connections, router, limits));
                 Ok(())
@@ -227,6 +230,10 @@ pub async fn serve(
     }
     joined.map_err(std::io::Error::other)
 }
+
+/// Blocking threads (feed renders, store reads) for all serving threads together: tokio's
+/// default for one runtime.
+const BLOCKING_THREADS: usize = 512;
 
 /// A connection handed to a worker thread, with its place under the connection limit.
 type Accepted = (std::net::TcpStream, tokio::sync::OwnedSemaphorePermit);
