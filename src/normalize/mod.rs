@@ -191,7 +191,7 @@ pub fn normalize(raw: &RawItem, source: &SourceContext, now: DateTime<Utc>) -> O
     // A paragraph repeating the title is the page's heading, not text.
     let rules = source.chrome.clone().with_title(&title);
     let body = chrome::strip_chrome(body_html(raw), &rules);
-    let text = body.paragraphs.join("\n\n");
+    let text = text::text_of(&body.paragraphs);
     let content_html = text::sanitize_html(&body.html, base);
     let mut title = title;
     if title.is_empty() {

@@ -18,7 +18,12 @@ use crate::parse::repair::is_xml_char;
 /// Plain text of an HTML fragment: entities decoded, paragraphs separated by a blank line,
 /// whitespace inside a paragraph folded to single spaces.
 pub fn html_to_text(html: &str) -> String {
-    paragraphs(html).join("\n\n")
+    text_of(&paragraphs(html))
+}
+
+/// Plain text from its paragraphs, a blank line between two: the shape of [`super::Entry::text`].
+pub fn text_of(paragraphs: &[String]) -> String {
+    paragraphs.join("\n\n")
 }
 
 /// The paragraphs of an HTML fragment, each folded to one line.

@@ -157,20 +157,7 @@ pub async fn serve(
     let mut workers = Vec::with_capacity(threads);
     let mut handoff = Vec::with_capacity(threads);
     for n in 0..threads {
-        let (give, connections) = tokio::sync::mpsc::unbounded_channel();
-        let router = router.clone();
-        let worker = std::thread::Builder::new()
-            .name(format!("vestnik-http-{n}"))
-            .spawn(move || -> std::io::Result<()> {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    // Renders and store reads go to each runtime's own blocking pool: together
-                    // they get tokio's default for one pool, not that many times over.
-                    .max_blocking_threads((BLOCKING_THREADS / threads).max(4))
-                    .build()?
-                    .block_on(serve_connections(connections, router, limits));
-                Ok(())
-            })?;
+        let (worker, give) = start_worker(n, threads, router.clone(), limits)?;
         workers.push(worker);
         handoff.push(give);
     }
@@ -237,6 +224,33 @@ const BLOCKING_THREADS: usize = 512;
 
 /// A connection handed to a worker thread, with its place under the connection limit.
 type Accepted = (std::net::TcpStream, tokio::sync::OwnedSemaphorePermit);
+
+/// Starts worker thread `n` of `threads`, with its own single-threaded runtime; returns the
+/// thread and where to hand it connections.
+fn start_worker(
+    n: usize,
+    threads: usize,
+    router: Router,
+    limits: Limits,
+) -> std::io::Result<(
+    std::thread::JoinHandle<std::io::Result<()>>,
+    tokio::sync::mpsc::UnboundedSender<Accepted>,
+)> {
+    let (give, connections) = tokio::sync::mpsc::unbounded_channel();
+    let worker = std::thread::Builder::new()
+        .name(format!("vestnik-http-{n}"))
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                // Renders and store reads go to each runtime's own blocking pool: together they
+                // get tokio's default for one pool, not that many times over.
+                .max_blocking_threads((BLOCKING_THREADS / threads).max(4))
+                .build()?
+                .block_on(serve_connections(connections, router, limits));
+            Ok(())
+        })?;
+    Ok((worker, give))
+}
 
 /// One worker thread of [`serve`]: serves each connection it is given, on this thread, until
 /// the hand-off closes, then lets the connections finish their requests in flight.
