@@ -27,7 +27,9 @@ use super::dates;
 /// What to take out of one item besides the built-in rules.
 #[derive(Debug, Clone, Default)]
 pub struct ChromeRules {
-    /// Operator phrases, folded by [`fold`]: a paragraph containing one is chrome.
+    /// Operator phrases, folded by [`fold`]: a paragraph containing one as whole words is
+    /// chrome. Whole words, like the built-in lists: "Реклама" must not take a paragraph about
+    /// "рекламации" with it.
     phrases: Vec<String>,
     /// Operator CSS selectors: matching elements are removed whole.
     selectors: Vec<Selector>,
@@ -225,7 +227,7 @@ pub fn look(block: &Block, rules: &ChromeRules) -> Look {
     }
     if block.in_caption
         || rules.title.as_deref() == Some(folded.as_str())
-        || rules.phrases.iter().any(|p| folded.contains(p.as_str()))
+        || rules.phrases.iter().any(|p| contains_words(&folded, p))
         || rules.recurring.contains(&folded_fingerprint(&folded))
         || is_chrome_text(&block.text, &folded)
     {
@@ -672,13 +674,27 @@ impl Phrases {
 
     /// The indices of the phrases that occur in `folded` at word boundaries.
     fn found<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = usize> + 'a {
-        self.0.find_overlapping_iter(folded).filter_map(|found| {
-            let before = folded[..found.start()].chars().next_back();
-            let after = folded[found.end()..].chars().next();
-            (before.is_none_or(|c| c == ' ') && after.is_none_or(|c| c == ' '))
-                .then(|| found.pattern().as_usize())
-        })
+        self.0
+            .find_overlapping_iter(folded)
+            .filter(|found| at_word_boundaries(folded, found.start(), found.end()))
+            .map(|found| found.pattern().as_usize())
     }
+}
+
+/// Whether `folded[start..end]` begins and ends at word boundaries: folded text separates its
+/// words with single spaces.
+fn at_word_boundaries(folded: &str, start: usize, end: usize) -> bool {
+    let before = folded[..start].chars().next_back();
+    let after = folded[end..].chars().next();
+    before.is_none_or(|c| c == ' ') && after.is_none_or(|c| c == ' ')
+}
+
+/// Whether folded `phrase` occurs in `folded` as whole words.
+fn contains_words(folded: &str, phrase: &str) -> bool {
+    !phrase.is_empty()
+        && folded
+            .match_indices(phrase)
+            .any(|(start, _)| at_word_boundaries(folded, start, start + phrase.len()))
 }
 
 static ANYWHERE: LazyLock<Phrases> =
@@ -851,6 +867,26 @@ mod tests {
         );
         assert!(!looks_like_selector("Подписывайтесь на наш канал"));
         assert!(!looks_like_selector("Advertisement"));
+    }
+
+    #[test]
+    fn operator_phrases_match_whole_words_only() {
+        let rules = ChromeRules::from_strip(&["Реклама".to_string(), "18+".to_string()]);
+        let html = "<p>Реклама</p>\
+            <p>Реклама. ООО «Ромашка», ИНН 7800000000, erid: 2Vtzqx</p>\
+            <p>Суд рассмотрел рекламации поставщиков к областной администрации.</p>\
+            <p>Рекламная кампания фестиваля началась в районе в понедельник.</p>\
+            <p>Спектакль для зрителей 18+ покажут в субботу.</p>\
+            <p>В 118+ школах региона открылись кружки.</p>";
+        let out = strip_chrome(html, &rules).paragraphs;
+        assert_eq!(
+            out,
+            [
+                "Суд рассмотрел рекламации поставщиков к областной администрации.",
+                "Рекламная кампания фестиваля началась в районе в понедельник.",
+                "В 118+ школах региона открылись кружки.",
+            ]
+        );
     }
 
     #[test]
