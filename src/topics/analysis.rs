@@ -12,14 +12,15 @@ use crate::normalize::Entry;
 
 use super::query::{Field, TermKind, WordPattern};
 
-/// The words of one field with indexes from stem, root and exact form to positions.
+/// The words of one field with indexes from stem and root to positions. Exact forms and
+/// prefixes are found by scanning the words: few queries use them, and indexing every word's
+/// form cost an allocation and a hash insert per word of every entry.
 #[derive(Debug, Default)]
 pub struct FieldWords {
     pub text: String,
     pub words: Vec<Word>,
     by_stem: HashMap<Rc<str>, Vec<u32>>,
     by_root: HashMap<Rc<str>, Vec<u32>>,
-    by_form: HashMap<Rc<str>, Vec<u32>>,
 }
 
 /// The first letters of every word form any topic could match, so that analysing an entry
@@ -70,13 +71,11 @@ impl FieldWords {
         let mut field = FieldWords {
             by_stem: HashMap::with_capacity(words.len()),
             by_root: HashMap::with_capacity(words.len() * 2),
-            by_form: HashMap::with_capacity(words.len()),
             words: Vec::new(),
             text: String::new(),
         };
         for (position, word) in words.iter().enumerate() {
             let position = position as u32;
-            push(&mut field.by_form, Rc::from(word.folded.as_str()), position);
             if filter.is_some_and(|f| !f.admits(&word.folded)) {
                 continue;
             }
@@ -121,7 +120,7 @@ impl FieldWords {
                     || (pattern.stem.chars().count() >= MIN_STEM
                         && self.by_stem.contains_key(pattern.stem.as_str()))
             }
-            TermKind::Exact(form) => self.by_form.contains_key(form.as_str()),
+            TermKind::Exact(form) => self.words.iter().any(|w| w.folded == *form),
             TermKind::Prefix(prefix) => self
                 .words
                 .iter()
@@ -134,14 +133,10 @@ impl FieldWords {
     pub fn positions(&self, kind: &TermKind) -> Vec<u32> {
         match kind {
             TermKind::Word(pattern) => self.word_positions(pattern),
-            TermKind::Exact(form) => self.by_form.get(form.as_str()).cloned().unwrap_or_default(),
-            TermKind::Prefix(prefix) => self
-                .words
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| w.folded.starts_with(prefix.as_str()))
-                .map(|(i, _)| i as u32)
-                .collect(),
+            TermKind::Exact(form) => self.positions_where(|w| w.folded == *form),
+            TermKind::Prefix(prefix) => {
+                self.positions_where(|w| w.folded.starts_with(prefix.as_str()))
+            }
             TermKind::Phrase(patterns) => {
                 let Some((first, rest)) = patterns.split_first() else {
                     return Vec::new();
@@ -160,6 +155,15 @@ impl FieldWords {
                     .collect()
             }
         }
+    }
+
+    fn positions_where(&self, found: impl Fn(&Word) -> bool) -> Vec<u32> {
+        self.words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| found(w))
+            .map(|(i, _)| i as u32)
+            .collect()
     }
 
     /// The word at a position as written, for explanations.
