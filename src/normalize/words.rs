@@ -250,7 +250,10 @@ mod tests {
         let text = "ЁЛКИ у İstanbul, ДЕЛЕГАЦИЯ Ünal";
         let found = words(text);
         let folded: Vec<&str> = found.iter().map(|w| w.folded.as_str()).collect();
-        assert_eq!(folded, ["елки", "у", "i\u{307}stanbul", "делегация", "ünal"]);
+        assert_eq!(
+            folded,
+            ["елки", "у", "i\u{307}stanbul", "делегация", "ünal"]
+        );
         let written: Vec<&str> = found.iter().map(|w| &text[w.start..w.end]).collect();
         assert_eq!(written, ["ЁЛКИ", "у", "İstanbul", "ДЕЛЕГАЦИЯ", "Ünal"]);
     }
