@@ -51,7 +51,7 @@ fn named_floor(bytes: &[u8], dir: &std::path::Path) -> (Duration, Duration) {
     let parsed = started.elapsed();
     let db = sled::Config::new()
         .path(dir)
-        .cache_capacity(16 * 1024 * 1024)
+        .cache_capacity(vestnik::store::CACHE_BYTES)
         .open()
         .expect("sled opens");
     for (n, item) in feed.entries.iter().enumerate() {

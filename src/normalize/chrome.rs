@@ -689,12 +689,12 @@ fn at_word_boundaries(folded: &str, start: usize, end: usize) -> bool {
     before.is_none_or(|c| c == ' ') && after.is_none_or(|c| c == ' ')
 }
 
-/// Whether folded `phrase` occurs in `folded` as whole words.
+/// Whether folded `phrase` occurs in `folded` as whole words: starts with them at one of the
+/// text's word starts. (Searching for the phrase and then checking the boundaries missed a
+/// whole-word occurrence that overlapped an earlier, part-word one.)
 fn contains_words(folded: &str, phrase: &str) -> bool {
-    !phrase.is_empty()
-        && folded
-            .match_indices(phrase)
-            .any(|(start, _)| at_word_boundaries(folded, start, start + phrase.len()))
+    let mut word_starts = std::iter::once(0).chain(folded.match_indices(' ').map(|(at, _)| at + 1));
+    !phrase.is_empty() && word_starts.any(|start| starts_with_words(&folded[start..], phrase))
 }
 
 static ANYWHERE: LazyLock<Phrases> =
@@ -887,6 +887,14 @@ mod tests {
                 "В 118+ школах региона открылись кружки.",
             ]
         );
+    }
+
+    #[test]
+    fn a_whole_word_phrase_is_found_where_a_part_word_match_overlaps_it() {
+        assert!(contains_words("еда да да", "да да"));
+        assert!(!contains_words("еда да", "да да"));
+        assert!(!contains_words("да дает", "да да"));
+        assert!(!contains_words("текст", ""));
     }
 
     #[test]

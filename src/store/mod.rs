@@ -194,7 +194,7 @@ const TOPIC_VERSIONS_KEY: &[u8] = b"topic_versions";
 /// growth from 10,000 entries to a million went from 1.22× to 1.57× against issue 5's 1.5×
 /// (BENCHMARKS.md, issue 8, *Eighth measurement*); the daemon's peak memory was no lower
 /// either. So 16 MiB.
-const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The topics an entry was indexed under, and the time key of its rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
