@@ -14,8 +14,8 @@ use sled::{IVec, Transactional};
 
 use super::stories::{self, StoryRecord};
 use super::{
-    decode_entry, merge, time_key, to_json, RowCount, Store, StoreError, StoredEntry, TxResult,
-    Upsert, ENTRIES_PER_TRANSACTION,
+    decode_entry, encode_entry, merge, time_key, to_json, RowCount, Store, StoreError, StoredEntry,
+    TxResult, Upsert, ENTRIES_PER_TRANSACTION,
 };
 use crate::cluster::{EntryId, IdentityKey};
 use crate::normalize::Entry;
@@ -237,7 +237,7 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
                     rows_added.clear();
                 }
                 Plan::Update {
-                    bytes: to_json(&merged, "entry")?,
+                    bytes: encode_entry(&merged)?,
                     old_time_key: time_key(old.entry.published, &old.id),
                     rows_removed,
                     rows_added,
@@ -252,7 +252,7 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
                 entry: entry.clone(),
             };
             Plan::Insert {
-                bytes: to_json(&stored, "entry")?,
+                bytes: encode_entry(&stored)?,
                 record: to_json(&StoryRecord::single(&stored), "story")?,
                 stored,
                 rows_written: false,
