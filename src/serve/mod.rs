@@ -272,17 +272,20 @@ pub fn render_topic(
     static_archives: bool,
 ) -> Result<Option<RenderedFeed>, FeedError> {
     let per_page = config.settings.max_items.max(1);
-    let found = topic.stories(store, None)?;
-    let total = found.len();
-    let archive_pages = total / per_page;
-    let range = match page {
-        None => 0..total.min(per_page),
-        Some(n) if n >= 1 && n <= archive_pages => {
-            (total - n * per_page)..(total - (n - 1) * per_page)
+    // Archive pages are counted from the oldest story, so that their contents stay put: which
+    // stories page n holds depends on how many there are, hence a count first.
+    let listing = match page {
+        None => topic.listing(store, 0, per_page)?,
+        Some(n) => {
+            let total = topic.listing(store, 0, 0)?.stories;
+            if n == 0 || n > total / per_page {
+                return Ok(None);
+            }
+            topic.listing(store, total - n * per_page, per_page)?
         }
-        Some(_) => return Ok(None),
     };
-    let stories = StoryView::load_all(store, &found[range], topics.priorities())?;
+    let archive_pages = listing.stories / per_page;
+    let stories = StoryView::load_all(store, &listing.page, topics.priorities())?;
     let mut meta = FeedMeta::new(config, &topic.id, &topic.title);
     meta.page = page;
     meta.archive_pages = archive_pages;
@@ -296,7 +299,7 @@ pub fn archive_pages(
     store: &Store,
     topic: &TopicFeed,
 ) -> Result<usize, FeedError> {
-    Ok(topic.stories(store, None)?.len() / config.settings.max_items.max(1))
+    Ok(topic.listing(store, 0, 0)?.stories / config.settings.max_items.max(1))
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -344,12 +347,12 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
             metrics::gauge!("vestnik_store_bytes").set(bytes as f64);
         }
         for topic in topics.feeds() {
-            if let Ok(stories) = topic.stories(&state.store, None) {
+            if let Ok(listing) = topic.listing(&state.store, 0, 0) {
                 if topic.is_all() {
-                    metrics::gauge!("vestnik_stories").set(stories.len() as f64);
+                    metrics::gauge!("vestnik_stories").set(listing.stories as f64);
                 }
                 metrics::gauge!("vestnik_topic_stories", "topic" => topic.id.clone())
-                    .set(stories.len() as f64);
+                    .set(listing.stories as f64);
             }
         }
     })

@@ -127,33 +127,71 @@ impl TopicFeed {
         limit: usize,
         priorities: &HashMap<String, i32>,
     ) -> Result<Vec<StoryView>, StoreError> {
-        let listed = self.stories(store, Some(limit))?;
+        let listed = self.stories(store, limit)?;
         StoryView::load_all(store, &listed, priorities)
     }
 
     /// The newest entry of each story this feed carries, newest first, at most `limit` of them:
     /// read from the time rows alone, so paging through a feed of 100,000 entries holds ids,
     /// not texts, and reads only the entries of the page it shows.
-    pub fn stories(&self, store: &Store, limit: Option<usize>) -> Result<Vec<Listed>, StoreError> {
-        let entries: Box<dyn Iterator<Item = Result<Listed, StoreError>>> = if self.is_all() {
-            Box::new(store.newest_listed())
-        } else {
-            Box::new(store.topic_newest_listed(&self.id))
-        };
-        let limit = limit.unwrap_or(usize::MAX);
+    pub fn stories(&self, store: &Store, limit: usize) -> Result<Vec<Listed>, StoreError> {
         let mut seen: HashSet<StoryId> = HashSet::new();
         let mut stories = Vec::with_capacity(limit.min(1024));
-        for stored in entries {
+        for listed in self.listed(store) {
             if stories.len() >= limit {
                 break;
             }
-            let listed = stored?;
+            let listed = listed?;
             if seen.insert(listed.story.clone()) {
                 stories.push(listed);
             }
         }
         Ok(stories)
     }
+
+    /// How many stories this feed carries, and the newest entry of each of at most `take`
+    /// stories after the `skip` newest: one walk over all of the feed's time rows.
+    ///
+    /// Stories already counted are remembered by a 128-bit hash of their id, not by the id: a
+    /// whole listing held as ids cost the daemon 20 MB at every render of `all` and every
+    /// `/metrics` scrape on the memory bench's 100,000 entries, and it grows with the store.
+    /// Two ids share a hash with a chance of about n² / 2¹²⁹.
+    pub fn listing(&self, store: &Store, skip: usize, take: usize) -> Result<Listing, StoreError> {
+        let mut seen: HashSet<u128> = HashSet::new();
+        let mut page = Vec::with_capacity(take.min(1024));
+        for listed in self.listed(store) {
+            let listed = listed?;
+            if seen.insert(xxhash_rust::xxh3::xxh3_128(listed.story.0.as_bytes()))
+                && seen.len() > skip
+                && page.len() < take
+            {
+                page.push(listed);
+            }
+        }
+        Ok(Listing {
+            stories: seen.len(),
+            page,
+        })
+    }
+
+    /// Every entry of this feed as listed, newest first.
+    fn listed<'s>(
+        &self,
+        store: &'s Store,
+    ) -> Box<dyn Iterator<Item = Result<Listed, StoreError>> + 's> {
+        if self.is_all() {
+            Box::new(store.newest_listed())
+        } else {
+            Box::new(store.topic_newest_listed(&self.id))
+        }
+    }
+}
+
+/// What [`TopicFeed::listing`] found: how many stories a feed carries, and one page of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub stories: usize,
+    pub page: Vec<Listed>,
 }
 
 /// A story as feeds show it: its primary entry (the outlet of highest priority, then the

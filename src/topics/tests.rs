@@ -470,3 +470,36 @@ fn the_index_follows_entries_and_topic_changes() {
     none.reindex_if_changed(&store).unwrap();
     assert!(titles(&store, "ngo").is_empty());
 }
+
+#[test]
+fn a_listing_counts_each_story_once_and_pages_like_the_stories() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut ids = Vec::new();
+    for k in 0..12 {
+        let mut e = entry(&format!("Новость {k}"), "");
+        e.canonical_url = Some(format!("https://a.ru/{k}"));
+        e.published = chrono::Utc::now() - chrono::Duration::hours(12 - k);
+        let keys = crate::cluster::identity_keys(&e);
+        ids.push(store.upsert(e, &keys).unwrap().id().clone());
+    }
+    // Three stories of three entries each (3 + 4 + 5, 6 + 7 + 8, 9 + 10 + 11), three alone.
+    for first in [3, 6, 9] {
+        for k in first + 1..first + 3 {
+            store.join_stories(&ids[k], &[ids[first].clone()]).unwrap();
+        }
+    }
+    let all =
+        Topics::compile(&Config::parse(std::path::Path::new("feeds.toml"), "").unwrap()).unwrap();
+    let feed = all.feeds().iter().find(|t| t.is_all()).unwrap();
+    let every = feed.stories(&store, usize::MAX).unwrap();
+    assert_eq!(every.len(), 6);
+    for skip in 0..8 {
+        for take in [0, 1, 2, 6] {
+            let listing = feed.listing(&store, skip, take).unwrap();
+            assert_eq!(listing.stories, 6);
+            let expected: Vec<_> = every.iter().skip(skip).take(take).cloned().collect();
+            assert_eq!(listing.page, expected, "skip {skip}, take {take}");
+        }
+    }
+}
