@@ -645,23 +645,43 @@ mod tests {
         assert_eq!(brotli_window_bits(1009), 11);
         assert_eq!(brotli_window_bits(300_000), 19);
         assert_eq!(brotli_window_bits(100 << 20), 22);
-        // A feed whose items repeat their boilerplate far apart: a window that did not hold
-        // it all would miss those repeats.
-        let item = |k: usize| {
-            format!(
-                "<item><title>Новость {k}</title><description>{}</description></item>",
-                format!("Текст новости {k}, слово {}. ", k * 7919 % 1000).repeat(40)
-            )
+        // A feed whose second half repeats its first, 200 KB back (an archive page listing the
+        // same syndicated stories again): only a window that holds the whole feed finds that.
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut word = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            [
+                "район",
+                "школа",
+                "грант",
+                "мост",
+                "выставка",
+                "депутат",
+                "урожай",
+                "музей",
+            ][(state % 8) as usize]
+                .to_string()
+                + &(state % 1000).to_string()
         };
-        let feed: String = (0..300).map(item).collect();
+        let half: String = (0..20_000).map(|_| word() + " ").collect();
+        let feed = format!("<rss>{half}{half}</rss>");
+        assert!(feed.len() > 300_000, "{}", feed.len());
         let fitted = brotli(feed.as_bytes(), brotli_window_bits(feed.len()));
         let default = brotli(feed.as_bytes(), 22);
-        assert!(feed.len() > 300_000, "{}", feed.len());
+        let small_window = brotli(feed.as_bytes(), 16);
         assert!(
             fitted.len() <= default.len() + default.len() / 100,
             "{} against {}",
             fitted.len(),
             default.len()
+        );
+        assert!(
+            small_window.len() > fitted.len() * 3 / 2,
+            "the feed does not tell windows apart: {} against {}",
+            small_window.len(),
+            fitted.len()
         );
     }
 }
