@@ -648,10 +648,10 @@ const COMPRESSED_ENTRY: u8 = 1;
 ///
 /// Why compressed: sled keeps far more pages in memory than its cache capacity says (it
 /// counts a page only once 64 accesses to its shard have queued up, so about 16,000 pages
-/// stay whatever the capacity), and the entries' pages are the biggest. Story placement
-/// reads candidates from all over the store, so those pages are what made the daemon's
-/// memory grow with the store. Compressed, the memory bench's 100,000 entries take 46 % of
-/// their JSON (97 against 209 MB).
+/// stay whatever the capacity: `bench/sled-cache` shows it), and the entries' pages are the
+/// biggest. Story placement reads candidates from all over the store, so those pages are
+/// what made the daemon's memory grow with the store. Compressed, the memory bench's 100,000
+/// entries take 46 % of their JSON (97 against 209 MB).
 fn encode_entry(stored: &StoredEntry) -> Result<Vec<u8>, StoreError> {
     let json = to_json(stored, "entry")?;
     let compressed = lz4_flex::block::compress_prepend_size(&json);
