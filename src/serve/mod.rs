@@ -279,7 +279,7 @@ pub fn render_topic(
     let listing = match page {
         None => topic.listing(store, 0, per_page)?,
         Some(n) => {
-            let total = topic.listing(store, 0, 0)?.stories;
+            let total = topic.story_count(store)?;
             if n == 0 || n > total / per_page {
                 return Ok(None);
             }
@@ -301,7 +301,7 @@ pub fn archive_pages(
     store: &Store,
     topic: &TopicFeed,
 ) -> Result<usize, FeedError> {
-    Ok(topic.listing(store, 0, 0)?.stories / config.settings.max_items.max(1))
+    Ok(topic.story_count(store)? / config.settings.max_items.max(1))
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -349,12 +349,12 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
             metrics::gauge!("vestnik_store_bytes").set(bytes as f64);
         }
         for topic in topics.feeds() {
-            if let Ok(listing) = topic.listing(&state.store, 0, 0) {
+            if let Ok(stories) = topic.story_count(&state.store) {
                 if topic.is_all() {
-                    metrics::gauge!("vestnik_stories").set(listing.stories as f64);
+                    metrics::gauge!("vestnik_stories").set(stories as f64);
                 }
                 metrics::gauge!("vestnik_topic_stories", "topic" => topic.id.clone())
-                    .set(listing.stories as f64);
+                    .set(stories as f64);
             }
         }
     })

@@ -135,42 +135,43 @@ impl TopicFeed {
     /// read from the time rows alone, so paging through a feed of 100,000 entries holds ids,
     /// not texts, and reads only the entries of the page it shows.
     pub fn stories(&self, store: &Store, limit: usize) -> Result<Vec<Listed>, StoreError> {
-        let mut seen: HashSet<StoryId> = HashSet::new();
-        let mut stories = Vec::with_capacity(limit.min(1024));
-        for listed in self.listed(store) {
-            if stories.len() >= limit {
-                break;
-            }
-            let listed = listed?;
-            if seen.insert(listed.story.clone()) {
-                stories.push(listed);
-            }
-        }
-        Ok(stories)
+        self.distinct_stories(store).take(limit).collect()
     }
 
     /// How many stories this feed carries, and the newest entry of each of at most `take`
     /// stories after the `skip` newest: one walk over all of the feed's time rows.
+    pub fn listing(&self, store: &Store, skip: usize, take: usize) -> Result<Listing, StoreError> {
+        let mut stories = 0;
+        let mut page = Vec::with_capacity(take.min(1024));
+        for listed in self.distinct_stories(store) {
+            let listed = listed?;
+            if stories >= skip && page.len() < take {
+                page.push(listed);
+            }
+            stories += 1;
+        }
+        Ok(Listing { stories, page })
+    }
+
+    /// How many stories this feed carries (a [`TopicFeed::listing`] without a page).
+    pub fn story_count(&self, store: &Store) -> Result<usize, StoreError> {
+        Ok(self.listing(store, 0, 0)?.stories)
+    }
+
+    /// The newest entry of each story this feed carries, newest first, each story once.
     ///
-    /// Stories already counted are remembered by a 128-bit hash of their id, not by the id: a
+    /// Stories already seen are remembered by a 128-bit hash of their id, not by the id: a
     /// whole listing held as ids cost the daemon 20 MB at every render of `all` and every
     /// `/metrics` scrape on the memory bench's 100,000 entries, and it grows with the store.
     /// Two ids share a hash with a chance of about n² / 2¹²⁹.
-    pub fn listing(&self, store: &Store, skip: usize, take: usize) -> Result<Listing, StoreError> {
+    fn distinct_stories<'s>(
+        &self,
+        store: &'s Store,
+    ) -> impl Iterator<Item = Result<Listed, StoreError>> + 's {
         let mut seen: HashSet<u128> = HashSet::new();
-        let mut page = Vec::with_capacity(take.min(1024));
-        for listed in self.listed(store) {
-            let listed = listed?;
-            if seen.insert(xxhash_rust::xxh3::xxh3_128(listed.story.0.as_bytes()))
-                && seen.len() > skip
-                && page.len() < take
-            {
-                page.push(listed);
-            }
-        }
-        Ok(Listing {
-            stories: seen.len(),
-            page,
+        self.listed(store).filter(move |listed| match listed {
+            Ok(listed) => seen.insert(xxhash_rust::xxh3::xxh3_128(listed.story.0.as_bytes())),
+            Err(_) => true,
         })
     }
 
