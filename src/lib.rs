@@ -22,5 +22,6 @@ pub mod daemon;
 pub mod export;
 pub mod full_text;
 pub mod ingest;
+pub mod parallel;
 pub mod reload;
 pub mod telemetry;

@@ -8,9 +8,8 @@
 //! here — that is what keeps a source's template reports (two weather warnings, two council
 //! meetings) apart — and a story that already carries the new entry's source is not joined.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{DateTime, Utc};
 
@@ -126,19 +125,19 @@ pub struct StoryFeatures {
     title: Vec<String>,
 }
 
-/// How many entries' features each thread remembers: recent entries are the candidates of many
-/// new ones, and shingling a text costs far more than hashing it. Each ingest thread (one per
-/// core) keeps its own cache, so this bounds memory per thread: at 20,000 (when any thread of
-/// tokio's blocking pool could ingest) the daemon's peak RSS on 1,000 sources × 100 items was
-/// 844 MiB.
-const FEATURES_CACHE_LIMIT: usize = 2_000;
+/// How many entries' features are remembered: recent entries are the candidates of many new
+/// ones, and shingling a text costs far more than hashing it. One cache for the process, so that
+/// features computed while a big poll's store writes are planned on several threads are found
+/// again when its entries are placed; the bound is on memory (at 20,000 per thread, when any
+/// thread of tokio's blocking pool could ingest, the daemon's peak RSS on 1,000 sources × 100
+/// items was 844 MiB).
+const FEATURES_CACHE_LIMIT: usize = 4_000;
 
 impl StoryFeatures {
-    /// An entry's features, computed once per thread for a given title and text.
-    pub fn of(entry: &Entry) -> Rc<StoryFeatures> {
-        thread_local! {
-            static CACHE: RefCell<HashMap<u64, Rc<StoryFeatures>>> = RefCell::new(HashMap::new());
-        }
+    /// An entry's features, computed once for a given source, title, text and date.
+    pub fn of(entry: &Entry) -> Arc<StoryFeatures> {
+        static CACHE: OnceLock<Mutex<HashMap<u64, Arc<StoryFeatures>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Mutex::default);
         let key = {
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
             for part in [
@@ -152,18 +151,22 @@ impl StoryFeatures {
             hasher.update(&entry.published.timestamp().to_le_bytes());
             hasher.digest()
         };
-        CACHE.with(|cache| {
-            if let Some(found) = cache.borrow().get(&key) {
-                return Rc::clone(found);
-            }
-            let computed = Rc::new(StoryFeatures::compute(entry));
-            let mut cache = cache.borrow_mut();
-            if cache.len() >= FEATURES_CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(key, Rc::clone(&computed));
-            computed
-        })
+        // A poisoned lock only means another thread panicked while it held a plain map.
+        if let Some(found) = cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(found);
+        }
+        // Computed without the lock: other threads' lookups go on meanwhile.
+        let computed = Arc::new(StoryFeatures::compute(entry));
+        let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= FEATURES_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&computed));
+        computed
     }
 
     fn compute(entry: &Entry) -> StoryFeatures {

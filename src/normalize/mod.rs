@@ -105,48 +105,13 @@ pub fn normalize_items(
         chrome: source.chrome.clone().with_recurring(memory.recurring()),
         ..source.clone()
     };
-    // Asked only for a big poll: on Linux the answer reads the cgroup files each time.
-    let threads = if items.len() < PARALLEL_FROM {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    };
-    if threads < 2 {
-        return items
-            .iter()
-            .filter_map(|item| normalize(item, &context, now))
-            .collect();
-    }
-    // A big feed (an archive's first fetch) is split over the cores: items are independent
-    // once the recurring paragraphs are known, and order is kept by joining the slices in turn.
-    let slice = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(slice)
-            .map(|chunk| {
-                let context = &context;
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|item| normalize(item, context, now))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(entries) => entries,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+    // Items are independent once the recurring paragraphs are known.
+    let items: Vec<&RawItem> = items.iter().collect();
+    crate::parallel::map_in_order(items, |item| normalize(item, &context, now))
+        .into_iter()
+        .flatten()
+        .collect()
 }
-
-/// From this many items a poll is normalized on all cores; below it, starting threads (and
-/// their sanitizer and word caches) costs more than it saves. A poll of a usual feed (10–50
-/// items) stays on its ingest thread, where the other cores are busy with other polls anyway.
-const PARALLEL_FROM: usize = 200;
 
 /// Tells an item from the others of its source in the recurring-paragraph memory.
 fn item_key(item: &RawItem) -> u64 {
@@ -299,7 +264,7 @@ mod tests {
                 matters[k / 7 % matters.len()],
             )
         };
-        let items: Vec<RawItem> = (0..PARALLEL_FROM * 2 + 7)
+        let items: Vec<RawItem> = (0..crate::parallel::PARALLEL_FROM * 2 + 7)
             .map(|k| RawItem {
                 guid: Some(format!("g-{k}")),
                 link: Some(format!("/news/{k}/")),

@@ -115,28 +115,23 @@ impl Store {
     /// transaction, so that a poll's entries cost a few turns of sled's global lock, not one
     /// each. Each entry is whole in one transaction; the poll as a whole need not be, since
     /// storing it again changes nothing.
+    ///
+    /// The whole batch is prepared first, on all cores when it is big (`crate::parallel`): a
+    /// plan made before an earlier transaction of the batch stored one of its keys is made again
+    /// inside its own transaction, as one made before another poll's is.
     pub fn upsert_all(
         &self,
         batch: Vec<(Entry, Vec<IdentityKey>)>,
     ) -> Result<Vec<Upsert>, StoreError> {
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut batch = batch.into_iter().peekable();
-        while batch.peek().is_some() {
-            let chunk: Vec<_> = batch.by_ref().take(ENTRIES_PER_TRANSACTION).collect();
-            outcomes.extend(self.upsert_in_one_transaction(chunk)?);
+        let prepared =
+            crate::parallel::map_in_order(batch, |(entry, keys)| self.prepare(entry, keys))
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        for chunk in prepared.chunks(ENTRIES_PER_TRANSACTION) {
+            outcomes.extend(self.write_prepared(chunk)?);
         }
         Ok(outcomes)
-    }
-
-    fn upsert_in_one_transaction(
-        &self,
-        batch: Vec<(Entry, Vec<IdentityKey>)>,
-    ) -> Result<Vec<Upsert>, StoreError> {
-        let prepared = batch
-            .into_iter()
-            .map(|(entry, keys)| self.prepare(entry, keys))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.write_prepared(&prepared)
     }
 
     /// Everything about storing one entry that needs no lock: what its keys hold, the plan,

@@ -18,9 +18,10 @@ use crate::store::{Listed, Store, StoreError, StoredEntry};
 pub use analysis::{EntryWords, WordFilter};
 pub use query::{Query, QueryError};
 
-/// Entries read, evaluated and recorded together: a poll's worth, so that indexing costs a few
-/// store transactions per poll and a re-index holds only this many entries at once.
-const INDEXED_TOGETHER: usize = 64;
+/// Entries read, evaluated and recorded together: a big poll's slice (`ingest`), so that its
+/// evaluation is split over the cores (`crate::parallel`) and indexing costs a few store
+/// transactions per poll, and few enough that a re-index holds about 2 MB of entries at once.
+const INDEXED_TOGETHER: usize = 512;
 
 /// One output feed's selection rule, compiled.
 #[derive(Debug, Clone)]
@@ -462,19 +463,22 @@ impl Topics {
     }
 
     /// Evaluates these entries and records their topics, in as few store transactions as
-    /// [`Store::set_topics`] can.
+    /// [`Store::set_topics`] can. Reading and evaluating an entry is independent of the others,
+    /// so a big batch of them is split over the cores.
     fn index(&self, store: &Store, ids: &[EntryId]) -> Result<(), StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            match store.entry(id)? {
-                Some(stored) => found.push(stored),
+        let evaluated = crate::parallel::map_in_order(ids.iter().collect(), |id| {
+            let stored = store.entry(id)?;
+            Ok((id, stored.map(|s| (self.matching(&s.entry), s))))
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut indexed = Vec::with_capacity(evaluated.len());
+        for (id, found) in &evaluated {
+            match found {
+                Some((topics, stored)) => indexed.push((stored, topics.clone())),
                 None => store.forget_pending_topics(id)?,
             }
         }
-        let indexed: Vec<(&StoredEntry, Vec<String>)> = found
-            .iter()
-            .map(|stored| (stored, self.matching(&stored.entry)))
-            .collect();
         store.set_topics(&indexed)
     }
 
