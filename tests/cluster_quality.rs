@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use vestnik::cluster::identity_keys;
-use vestnik::cluster::story::{place_pending, StoryRules};
+use vestnik::cluster::story::{place_pending, stories_to_join, StoryIndex, StoryRules};
 use vestnik::normalize::recurring::RecurringBlocks;
 use vestnik::normalize::{normalize_items, SourceContext};
 use vestnik::parse::RawItem;
@@ -119,4 +119,53 @@ fn stories_reach_pairwise_precision_0_98_and_recall_0_95() {
         precision >= 0.98 && recall >= 0.95,
         "precision {precision:.3}, recall {recall:.3}"
     );
+}
+
+/// A big batch of pending entries (an archive's first fetch) is compared on all cores; the
+/// stories must be the ones that placing the same entries one by one, in the same order, makes.
+/// The labelled set three times over, a month apart (beyond the story window), is such a batch.
+#[test]
+fn a_big_batch_is_placed_as_one_by_one_placement_would() {
+    let open = |dir: &tempfile::TempDir| {
+        let store = Store::open(dir.path()).unwrap();
+        for round in 0..3 {
+            for item in items() {
+                let raw = RawItem {
+                    title: Some(item.title.clone()),
+                    link: Some(format!("{}?copy={round}", item.link)),
+                    content_html: Some(item.content_html.clone()),
+                    published: Some(published(&item) + chrono::Duration::days(30 * round)),
+                    ..RawItem::default()
+                };
+                let context = SourceContext::new(&item.source, None, &[]);
+                let mut memory = RecurringBlocks::default();
+                let entry = normalize_items(&[raw], &context, &mut memory, Utc::now()).remove(0);
+                let keys = identity_keys(&entry);
+                store.upsert(entry, &keys).unwrap();
+            }
+        }
+        store
+    };
+    let rules = StoryRules::default();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (batch, one_by_one) = (open(&dir_a), open(&dir_b));
+    let pending = one_by_one.pending_story_entries().unwrap();
+    assert!(pending.len() >= vestnik::parallel::PARALLEL_FROM);
+
+    assert_eq!(place_pending(&batch, &rules).unwrap(), pending.len());
+    for id in &pending {
+        let entry = one_by_one.entry(id).unwrap().unwrap().entry;
+        let stories = stories_to_join(&entry, id, &one_by_one, &rules).unwrap();
+        one_by_one.join(id, &stories).unwrap();
+    }
+
+    let story = |store: &Store, id| store.entry(id).unwrap().unwrap().story_id;
+    let mut distinct: Vec<_> = pending.iter().map(|id| story(&batch, id)).collect();
+    for id in &pending {
+        assert_eq!(story(&batch, id), story(&one_by_one, id), "{id}");
+    }
+    distinct.sort();
+    distinct.dedup();
+    assert!(distinct.len() < pending.len() * 2 / 3, "copies were merged");
+    assert!(batch.pending_story_entries().unwrap().is_empty());
 }

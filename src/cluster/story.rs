@@ -85,15 +85,37 @@ pub trait StoryIndex {
     fn join(&self, entry: &EntryId, stories: &[StoryId]) -> Result<(), Self::Error>;
 }
 
+/// Pending entries compared together: a big poll's slice (`ingest`), so that the comparing is
+/// split over the cores (`crate::parallel`), and few enough that a long queue of pending entries
+/// (after a crash) is not held at once.
+const PLACED_TOGETHER: usize = 512;
+
 /// Places every pending entry in its story; returns how many were placed.
-pub fn place_pending<I: StoryIndex>(index: &I, rules: &StoryRules) -> Result<usize, I::Error> {
+///
+/// Which stored entries tell the same story as a pending one depends on the entries alone, so
+/// it is found for many pending entries at once, on all cores when they are many. Which stories
+/// those belong to is asked entry by entry, in order, since each placement may merge stories
+/// that the next one finds.
+pub fn place_pending<I>(index: &I, rules: &StoryRules) -> Result<usize, I::Error>
+where
+    I: StoryIndex + Sync,
+    I::Error: Send,
+{
     let pending = index.pending()?;
-    for id in &pending {
-        let stories = match index.entry_and_story(id)? {
-            Some((entry, _)) => stories_to_join(&entry, id, index, rules)?,
-            None => Vec::new(),
-        };
-        index.join(id, &stories)?;
+    for batch in pending.chunks(PLACED_TOGETHER) {
+        let found = crate::parallel::map_in_order(batch.iter().collect(), |id| {
+            match index.entry_and_story(id)? {
+                Some((entry, _)) => Ok(Some((alike(&entry, id, index, rules)?, entry.source_id))),
+                None => Ok(None),
+            }
+        });
+        for (id, found) in batch.iter().zip(found) {
+            let stories = match found? {
+                Some((alike, source_id)) => stories_of(&alike, &source_id, index)?,
+                None => Vec::new(),
+            };
+            index.join(id, &stories)?;
+        }
     }
     Ok(pending.len())
 }
@@ -215,6 +237,17 @@ pub fn stories_to_join<I: StoryIndex>(
     index: &I,
     rules: &StoryRules,
 ) -> Result<Vec<StoryId>, I::Error> {
+    stories_of(&alike(entry, id, index, rules)?, &entry.source_id, index)
+}
+
+/// The stored entries of other sources that tell the same story as `entry`, those sharing the
+/// most fingerprints first.
+fn alike<I: StoryIndex>(
+    entry: &Entry,
+    id: &EntryId,
+    index: &I,
+    rules: &StoryRules,
+) -> Result<Vec<EntryId>, I::Error> {
     let features = StoryFeatures::of(entry);
     let today = day(entry.published);
     let span = rules.window.num_days().max(0) as u32;
@@ -227,17 +260,36 @@ pub fn stories_to_join<I: StoryIndex>(
     candidates.retain(|c| c.id != *id && c.source_id != entry.source_id);
     candidates.sort_by(|a, b| b.shared.cmp(&a.shared).then_with(|| a.id.cmp(&b.id)));
     candidates.truncate(rules.max_candidates);
-    let mut stories: Vec<StoryId> = Vec::new();
+    let mut alike = Vec::new();
     for candidate in candidates {
-        let Some((other, story)) = index.entry_and_story(&candidate.id)? else {
+        let Some((other, _)) = index.entry_and_story(&candidate.id)? else {
             continue;
         };
-        if stories.contains(&story) || !features.same_story(&StoryFeatures::of(&other), rules) {
+        if features.same_story(&StoryFeatures::of(&other), rules) {
+            alike.push(candidate.id);
+        }
+    }
+    Ok(alike)
+}
+
+/// The stories of the `alike` entries that an entry of `source_id` joins: each once, and none
+/// its source already told.
+fn stories_of<I: StoryIndex>(
+    alike: &[EntryId],
+    source_id: &str,
+    index: &I,
+) -> Result<Vec<StoryId>, I::Error> {
+    let mut stories: Vec<StoryId> = Vec::new();
+    for id in alike {
+        let Some((_, story)) = index.entry_and_story(id)? else {
+            continue;
+        };
+        if stories.contains(&story) {
             continue;
         }
         // The new entry's outlet already told this story: this is another event of its own.
         let sources = index.story_sources(&story)?;
-        if sources.contains(&entry.source_id) {
+        if sources.iter().any(|s| s == source_id) {
             continue;
         }
         stories.push(story);

@@ -416,6 +416,91 @@ mod tests {
             .all(|id| *id != bridge));
     }
 
+    /// A big batch is compared on all cores, but the stories are asked for in turn: an entry
+    /// that resembles an entry placed earlier in the same batch joins the story that one
+    /// joined, not the one it had when the batch was compared.
+    ///
+    /// Resemblance is mutual, so the earlier entry would usually have pulled the later one in
+    /// itself; it does not when the later one is not among its `max_candidates` (20) closest,
+    /// which is what this sets up.
+    #[test]
+    fn a_big_batch_joins_the_stories_its_earlier_entries_joined() {
+        use crate::cluster::story::{place_pending, StoryRules};
+        let harvest = "Аграрии района завершили уборку зерновых на площади двенадцати тысяч \
+            гектаров, средняя урожайность составила тридцать четыре центнера с гектара, что \
+            заметно выше прошлогодней. Лучшие показатели у хозяйства «Рассвет», где намолотили \
+            сорок один центнер. Глава района поблагодарил механизаторов и пообещал премии \
+            отличившимся бригадам уже в этом месяце. На зернотоках продолжается сушка и \
+            подработка урожая, элеватор принимает до восьмисот тонн в сутки. Часть зерна \
+            отправят в областной фонд, остальное продадут на бирже, когда цены поднимутся. \
+            Под урожай следующего года уже посеяно девять тысяч гектаров озимой пшеницы и ржи, \
+            всходы дружные, влаги в почве достаточно.";
+        let bridge = "Новый мост через реку Оредеж откроют для движения в декабре: подрядчик \
+            закончил укладку асфальта и монтаж перил, осталось нанести разметку и установить \
+            освещение. Стоимость работ превысила триста миллионов рублей, их оплатили из \
+            областного бюджета. Старый деревянный переход разберут весной, когда спадёт вода.";
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rules = StoryRules::default();
+        let add = |source: &str, link: &str, title: &str, text: &str, hours_ago: i64| {
+            let mut entry = Entry::from_text(source, title, text);
+            entry.canonical_url = Some(link.to_string());
+            entry.published = Utc::now() - chrono::Duration::hours(hours_ago);
+            let keys = identity_keys(&entry);
+            store.upsert(entry, &keys).unwrap().id().clone()
+        };
+        // The harvest story, told by more outlets than a placement compares, before the batch.
+        let story = add(
+            "rayon",
+            "https://rayon.ru/1",
+            "Уборка завершена",
+            harvest,
+            30,
+        );
+        for n in 0..rules.max_candidates {
+            let link = format!("https://s{n}.ru/1");
+            add(&format!("s{n}"), &link, "Уборка", harvest, 29);
+        }
+        place_pending(&store, &rules).unwrap();
+        assert_eq!(story_members(&store, &story), rules.max_candidates + 1);
+        // The batch: a digest of both news, closer to the harvest copies than to the bridge
+        // news; the bridge news alone, like the digest only; and notes enough to make the batch
+        // big. The digest is placed first: ids are ordered, and the bridge news's link is
+        // chosen so that its id comes after the digest's.
+        let digest = add(
+            "gazeta",
+            "https://gazeta.ru/digest",
+            "Новости недели",
+            &format!("{harvest}\n\n{bridge}"),
+            20,
+        );
+        let news = (0..)
+            .map(|n| format!("https://most.ru/{n}"))
+            .find(|link| {
+                EntryId::from_key(&crate::cluster::IdentityKey(format!("url\t{link}"))) > digest
+            })
+            .map(|link| add("most", &link, "Мост откроют в декабре", bridge, 10))
+            .unwrap();
+        for n in 0..crate::parallel::PARALLEL_FROM {
+            add(
+                "notes",
+                &format!("https://notes.ru/{n}"),
+                &format!("Заметка {n}"),
+                &format!("Заметка номер {n} о погоде: {}", "ясно ".repeat(n % 7 + 1)),
+                5,
+            );
+        }
+        place_pending(&store, &rules).unwrap();
+        let story_of = |id: &EntryId| store.entry(id).unwrap().unwrap().story_id;
+        assert_eq!(story_of(&digest), story);
+        assert_eq!(story_of(&news), story, "the bridge news follows the digest");
+        assert_eq!(story_members(&store, &story), rules.max_candidates + 3);
+    }
+
+    fn story_members(store: &Store, story: &StoryId) -> usize {
+        store.story(story).unwrap().unwrap().members.len()
+    }
+
     const TEXT: &str = "Правительство области подписало соглашение о сотрудничестве с \
         некоммерческими организациями района, сообщает пресс-служба администрации.";
 
