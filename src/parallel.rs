@@ -4,8 +4,9 @@
 //! other polls, and starting threads (whose word and sanitizer caches begin cold) would cost
 //! more than it saves. A big poll — an archive's first fetch, thousands of items — would
 //! otherwise keep one core busy for seconds while the others wait, so from [`PARALLEL_FROM`]
-//! items the stages that work item by item (normalizing, planning the store's writes,
-//! evaluating topics) split the items over scoped threads and join the results in order.
+//! items the stages that work item by item (normalizing, planning the store's writes, comparing
+//! entries for stories, evaluating topics) split the items over scoped threads and join the
+//! results in order.
 
 use std::sync::OnceLock;
 
