@@ -8,7 +8,7 @@
 //! entries for stories, evaluating topics) split the items over scoped threads and join the
 //! results in order.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// From this many items the work is split over the cores.
 pub const PARALLEL_FROM: usize = 200;
@@ -40,29 +40,80 @@ where
     let mut rest = items;
     while rest.len() > slice {
         let tail = rest.split_off(slice);
-        slices.push(rest);
+        slices.push(Mutex::new(Some(rest)));
         rest = tail;
     }
-    slices.push(rest);
+    slices.push(Mutex::new(Some(rest)));
+    // Each slice waits in its own slot, so that a slice whose thread the system refuses (a
+    // limit on threads reached) is still there to be worked on here, in its turn: a refused
+    // thread slows the poll down instead of failing it.
+    let run = |slot: &Mutex<Option<Vec<T>>>| {
+        let slice = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        slice
+            .unwrap_or_default()
+            .into_iter()
+            .map(&work)
+            .collect::<Vec<R>>()
+    };
     std::thread::scope(|scope| {
-        let work = &work;
         let workers: Vec<_> = slices
-            .into_iter()
-            .map(|slice| scope.spawn(move || slice.into_iter().map(work).collect::<Vec<R>>()))
+            .iter()
+            .map(|slot| {
+                let run = &run;
+                spawn(scope, move || run(slot))
+                    .map_err(|error| tracing::warn!(%error, "cannot start a thread; working here"))
+                    .ok()
+            })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(results) => results,
-                Err(panic) => std::panic::resume_unwind(panic),
+        slices
+            .iter()
+            .zip(workers)
+            .flat_map(|(slot, worker)| match worker {
+                Some(worker) => match worker.join() {
+                    Ok(results) => results,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                None => run(slot),
             })
             .collect()
     })
 }
 
+/// Starts a scoped thread; in tests, refused on the threads that ask for it.
+fn spawn<'scope, R: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    work: impl FnOnce() -> R + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, R>> {
+    #[cfg(test)]
+    if tests::REFUSE_THREADS.get() {
+        return Err(std::io::Error::other("refused by the test"));
+    }
+    std::thread::Builder::new().spawn_scoped(scope, work)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Makes [`spawn`] fail on this test's thread, as at the system's limit on threads.
+        pub(super) static REFUSE_THREADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    #[test]
+    fn slices_whose_threads_are_refused_are_worked_on_by_the_caller() {
+        REFUSE_THREADS.set(true);
+        let items: Vec<usize> = (0..PARALLEL_FROM * 3).collect();
+        let results = map_in_order(items, |i| (i * 2, std::thread::current().id()));
+        REFUSE_THREADS.set(false);
+        assert_eq!(
+            results.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+            (0..PARALLEL_FROM * 3).map(|i| i * 2).collect::<Vec<_>>()
+        );
+        assert!(results
+            .iter()
+            .all(|(_, t)| *t == std::thread::current().id()));
+    }
 
     #[test]
     fn results_keep_the_order_of_the_items_whatever_their_number() {
