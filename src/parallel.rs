@@ -13,7 +13,8 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 /// From this many items the work is split over the cores.
 pub const PARALLEL_FROM: usize = 200;
 
-/// The cores this process may use, read once: on Linux the answer reads the cgroup files.
+/// The cores this process may use (1 when the system cannot say), read once: on Linux the
+/// answer reads the cgroup files. The ingest pool and the HTTP server size themselves by it too.
 pub fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))

@@ -50,7 +50,7 @@ impl IngestPool {
 
     /// One worker per core.
     pub fn per_core() -> std::io::Result<IngestPool> {
-        IngestPool::new(std::thread::available_parallelism().map_or(2, usize::from))
+        IngestPool::new(crate::parallel::cores())
     }
 
     /// Runs `work` on a worker and waits for its result without blocking the async thread. A

@@ -153,7 +153,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let router = harden(router, &limits);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::parallel::cores();
     let mut workers = Vec::with_capacity(threads);
     let mut handoff = Vec::with_capacity(threads);
     for n in 0..threads {
