@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn numbers_do_not_keep_the_texts_words_allocated() {
-        // Features are cached per thread by the thousand; a long text's two numbers must not
+        // Features are cached by the thousand; a long text's two numbers must not
         // hold on to the memory of all its words.
         let text = format!("{} 2026 года 15 ноября", "слово ".repeat(2_000));
         let found = numbers(&text);

@@ -172,9 +172,10 @@ pub struct Poller {
 }
 
 /// A big poll (a first fetch of an archive feed) is stored, placed in stories and indexed a
-/// slice at a time: placement then finds each entry's story features still in its thread's
-/// cache (`cluster::story`, which holds 2,000), where storing the whole poll first would have
-/// pushed the first entries' features out and computed them twice.
+/// slice at a time: placement then finds each entry's story features, computed while its store
+/// writes were planned, still in the features cache (`cluster::story`, which holds 4,000),
+/// where storing the whole poll first would have pushed the first entries' features out and
+/// computed them twice.
 const ENTRIES_PER_SLICE: usize = 500;
 
 /// What a poll that worked brought back, for the state and the schedule.

@@ -123,8 +123,8 @@ pub struct WordForms {
 }
 
 /// How many word forms each thread remembers; news vocabulary repeats, so most lookups hit. Kept
-/// per thread (ingest runs on one thread per core), so kept modest (see `FEATURES_CACHE_LIMIT`
-/// in cluster).
+/// per thread (ingest runs on one thread per core, and a big poll on one more per core), so kept
+/// modest (see `FEATURES_CACHE_LIMIT` in cluster for what a generous cache once cost).
 const FORMS_CACHE_LIMIT: usize = 20_000;
 
 /// The stem and roots of a folded word, computed once per thread and then remembered:
