@@ -13,6 +13,12 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 /// From this many items the work is split over the cores.
 pub const PARALLEL_FROM: usize = 200;
 
+/// Items a stage takes on at once: a big poll is stored a slice of this many at a time
+/// (`ingest`), and placement and topics take their pending entries in batches of the same
+/// size, so that each batch is split over the cores and no stage holds a long queue of pending
+/// entries (after a crash, or a re-index of every entry) at once: about 2 MB of entries.
+pub const BATCH: usize = 500;
+
 /// The cores this process may use (1 when the system cannot say), read once: on Linux the
 /// answer reads the cgroup files. The ingest pool and the HTTP server size themselves by it too.
 pub fn cores() -> usize {

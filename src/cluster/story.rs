@@ -85,24 +85,19 @@ pub trait StoryIndex {
     fn join(&self, entry: &EntryId, stories: &[StoryId]) -> Result<(), Self::Error>;
 }
 
-/// Pending entries compared together: a big poll's slice (`ingest`), so that the comparing is
-/// split over the cores (`crate::parallel`), and few enough that a long queue of pending entries
-/// (after a crash) is not held at once.
-const PLACED_TOGETHER: usize = 512;
-
 /// Places every pending entry in its story; returns how many were placed.
 ///
 /// Which stored entries tell the same story as a pending one depends on the entries alone, so
-/// it is found for many pending entries at once, on all cores when they are many. Which stories
-/// those belong to is asked entry by entry, in order, since each placement may merge stories
-/// that the next one finds.
+/// it is found for a batch of pending entries at once (`crate::parallel::BATCH`), on all cores
+/// when they are many. Which stories those belong to is asked entry by entry, in order, since
+/// each placement may merge stories that the next one finds.
 pub fn place_pending<I>(index: &I, rules: &StoryRules) -> Result<usize, I::Error>
 where
     I: StoryIndex + Sync,
     I::Error: Send,
 {
     let pending = index.pending()?;
-    for batch in pending.chunks(PLACED_TOGETHER) {
+    for batch in pending.chunks(crate::parallel::BATCH) {
         let found = crate::parallel::map_in_order(batch.iter().collect(), |id| {
             match index.entry_and_story(id)? {
                 Some((entry, _)) => Ok(Some((alike(&entry, id, index, rules)?, entry.source_id))),

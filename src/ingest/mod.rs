@@ -176,7 +176,7 @@ pub struct Poller {
 /// writes were planned, still in the features cache (`cluster::story`, which holds 4,000),
 /// where storing the whole poll first would have pushed the first entries' features out and
 /// computed them twice.
-const ENTRIES_PER_SLICE: usize = 500;
+const ENTRIES_PER_SLICE: usize = crate::parallel::BATCH;
 
 /// What a poll that worked brought back, for the state and the schedule.
 struct Stored {

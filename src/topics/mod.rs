@@ -18,10 +18,9 @@ use crate::store::{Listed, Store, StoreError, StoredEntry};
 pub use analysis::{EntryWords, WordFilter};
 pub use query::{Query, QueryError};
 
-/// Entries read, evaluated and recorded together: a big poll's slice (`ingest`), so that its
-/// evaluation is split over the cores (`crate::parallel`) and indexing costs a few store
-/// transactions per poll, and few enough that a re-index holds about 2 MB of entries at once.
-const INDEXED_TOGETHER: usize = 512;
+/// Entries read, evaluated and recorded together ([`crate::parallel::BATCH`]): their evaluation
+/// is split over the cores, and indexing costs a few store transactions per poll.
+const INDEXED_TOGETHER: usize = crate::parallel::BATCH;
 
 /// One output feed's selection rule, compiled.
 #[derive(Debug, Clone)]
