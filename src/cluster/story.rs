@@ -52,6 +52,8 @@ impl Default for StoryRules {
 pub struct Candidate {
     pub id: EntryId,
     pub source_id: String,
+    /// The day it is indexed under ([`day`]), which its stored features are found by.
+    pub day: u32,
     pub shared: usize,
 }
 
@@ -73,6 +75,10 @@ pub trait StoryIndex {
 
     /// A stored entry and its story.
     fn entry_and_story(&self, id: &EntryId) -> Result<Option<(Entry, StoryId)>, Self::Error>;
+
+    /// A stored entry's features, by its id and the day it is indexed under; `None` when no
+    /// such entry is stored.
+    fn features(&self, id: &EntryId, day: u32) -> Result<Option<Arc<StoryFeatures>>, Self::Error>;
 
     /// The sources of a story's entries.
     fn story_sources(&self, story: &StoryId) -> Result<Vec<String>, Self::Error>;
@@ -130,7 +136,7 @@ pub fn day(published: DateTime<Utc>) -> u32 {
 }
 
 /// What story detection compares, computed once per entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoryFeatures {
     source_id: String,
     published: DateTime<Utc>,
@@ -199,6 +205,81 @@ impl StoryFeatures {
         }
     }
 
+    /// The features as [`StoryFeatures::decode`] reads them back: what the store keeps beside
+    /// each entry, so that comparing a new entry with its candidates reads a row laid out by
+    /// day instead of decompressing, decoding and shingling each candidate's text again.
+    pub fn encode(&self) -> Vec<u8> {
+        let strings = |list: &[String]| list.iter().map(|s| 4 + s.len()).sum::<usize>();
+        let mut bytes = Vec::with_capacity(
+            1 + 12
+                + 4
+                + self.source_id.len()
+                + 4
+                + 4 * self.shingles.len()
+                + 4
+                + 8 * self.fingerprints.0.len()
+                + 4
+                + strings(&self.numbers)
+                + 4
+                + strings(&self.title),
+        );
+        bytes.push(FEATURES_FORMAT);
+        bytes.extend_from_slice(&self.published.timestamp().to_le_bytes());
+        bytes.extend_from_slice(&self.published.timestamp_subsec_nanos().to_le_bytes());
+        put_str(&mut bytes, &self.source_id);
+        put_len(&mut bytes, self.shingles.len());
+        for hash in self.shingles.hashes() {
+            bytes.extend_from_slice(&hash.to_le_bytes());
+        }
+        put_len(&mut bytes, self.fingerprints.0.len());
+        for fingerprint in &self.fingerprints.0 {
+            bytes.extend_from_slice(&fingerprint.to_le_bytes());
+        }
+        for list in [&self.numbers, &self.title] {
+            put_len(&mut bytes, list.len());
+            for s in list {
+                put_str(&mut bytes, s);
+            }
+        }
+        bytes
+    }
+
+    /// Features that [`StoryFeatures::encode`] wrote; `None` for anything else (another format,
+    /// a cut or damaged row), which the store then computes again from the entry.
+    pub fn decode(bytes: &[u8]) -> Option<StoryFeatures> {
+        let mut reader = Reader(bytes);
+        if reader.take(1)? != [FEATURES_FORMAT] {
+            return None;
+        }
+        let seconds = i64::from_le_bytes(reader.take(8)?.try_into().ok()?);
+        let nanos = u32::from_le_bytes(reader.take(4)?.try_into().ok()?);
+        let published = DateTime::<Utc>::from_timestamp(seconds, nanos)?;
+        let source_id = reader.string()?;
+        let count = reader.len(4)?;
+        let hashes = (0..count)
+            .map(|_| Some(u32::from_le_bytes(reader.take(4)?.try_into().ok()?)))
+            .collect::<Option<Vec<u32>>>()?;
+        let shingles = Shingles::from_hashes(hashes)?;
+        let count = reader.len(8)?;
+        let fingerprints = (0..count)
+            .map(|_| Some(u64::from_le_bytes(reader.take(8)?.try_into().ok()?)))
+            .collect::<Option<Vec<u64>>>()?;
+        let mut lists = [Vec::new(), Vec::new()];
+        for list in &mut lists {
+            let count = reader.len(4)?;
+            *list = (0..count).map(|_| reader.string()).collect::<Option<_>>()?;
+        }
+        let [numbers, title] = lists;
+        reader.0.is_empty().then_some(StoryFeatures {
+            source_id,
+            published,
+            shingles,
+            fingerprints: Fingerprints(fingerprints),
+            numbers,
+            title,
+        })
+    }
+
     /// The entry's fingerprints ([`Fingerprints::of`] its [`story_text`]).
     pub fn fingerprints(&self) -> &[u64] {
         &self.fingerprints.0
@@ -217,6 +298,45 @@ impl StoryFeatures {
         let containment = self.shingles.containment(&other.shingles);
         let score = containment + 0.5 * stem_overlap(&self.title, &other.title);
         containment >= rules.min_containment && score >= rules.min_score
+    }
+}
+
+/// The first byte of encoded features; changed when what they hold or how they are computed
+/// changes, so that rows written before are computed again rather than misread.
+const FEATURES_FORMAT: u8 = 1;
+
+fn put_len(bytes: &mut Vec<u8>, len: usize) {
+    bytes.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+fn put_str(bytes: &mut Vec<u8>, s: &str) {
+    put_len(bytes, s.len());
+    bytes.extend_from_slice(s.as_bytes());
+}
+
+/// Reads encoded features front to back; every read is `None` past the end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(taken)
+    }
+
+    /// A count of items at least `item_bytes` long each; `None` when the rest cannot hold
+    /// them, so that a damaged count never reserves memory it names.
+    fn len(&mut self, item_bytes: usize) -> Option<usize> {
+        let len = usize::try_from(u32::from_le_bytes(self.take(4)?.try_into().ok()?)).ok()?;
+        (len.checked_mul(item_bytes)? <= self.0.len()).then_some(len)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let len = self.len(1)?;
+        String::from_utf8(self.take(len)?.to_vec()).ok()
     }
 }
 
@@ -257,10 +377,10 @@ fn alike<I: StoryIndex>(
     candidates.truncate(rules.max_candidates);
     let mut alike = Vec::new();
     for candidate in candidates {
-        let Some((other, _)) = index.entry_and_story(&candidate.id)? else {
+        let Some(other) = index.features(&candidate.id, candidate.day)? else {
             continue;
         };
-        if features.same_story(&StoryFeatures::of(&other), rules) {
+        if features.same_story(&other, rules) {
             alike.push(candidate.id);
         }
     }
@@ -334,6 +454,33 @@ mod tests {
         let a = entry("mchs", "МЧС предупреждает", "21 ноября в Ленинградской области ожидается сильный ветер с порывами до 20 м/с. МЧС просит граждан быть осторожными.");
         let b = entry("news47", "МЧС предупреждает", "26 ноября в Ленинградской области ожидается сильный ветер с порывами до 25 м/с. МЧС просит граждан быть осторожными.");
         assert!(!same_story(&a, &b, &rules));
+    }
+
+    #[test]
+    fn features_read_back_as_they_were_written() {
+        let mut original = entry("lenobl", "Дрозденко подписал закон о бюджете", RELEASE);
+        original.published += chrono::Duration::nanoseconds(123_456_789);
+        let features = StoryFeatures::compute(&original);
+        let bytes = features.encode();
+        assert_eq!(StoryFeatures::decode(&bytes), Some(features.clone()));
+        assert!(!features.fingerprints().is_empty() && !features.numbers.is_empty());
+
+        // A cut row, a row with more after it, another format: computed again, never misread.
+        for cut in 0..bytes.len() {
+            assert_eq!(StoryFeatures::decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(
+            StoryFeatures::decode(&[bytes.as_slice(), &[0]].concat()),
+            None
+        );
+        let mut other_format = bytes.clone();
+        other_format[0] = FEATURES_FORMAT + 1;
+        assert_eq!(StoryFeatures::decode(&other_format), None);
+        // A count naming more than the row holds reserves nothing and reads nothing.
+        let mut huge_count = bytes.clone();
+        let shingle_count = 1 + 12 + 4 + "lenobl".len();
+        huge_count[shingle_count..shingle_count + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(StoryFeatures::decode(&huge_count), None);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //!
 //! Writes that belong together (an entry, its keys and its index row) happen in one sled
 //! transaction, so a crash never leaves an entry without its index or a key pointing nowhere.
-//! A new entry's fingerprint rows are the exception: they are written just before, outside
-//! sled's global transaction lock, and a row whose entry never arrived only costs a lookup
-//! until retention sweeps it (`upsert.rs`).
+//! A new entry's fingerprint rows and story features are the exception: they are written just
+//! before, outside sled's global transaction lock, and a row whose entry never arrived only
+//! costs a lookup until retention sweeps it (`upsert.rs`).
 //! Callers flush before they report a poll done or advance a source's validators: a poll that is
 //! lost in a crash is simply fetched again, and ingesting it again changes nothing.
 
@@ -32,9 +32,12 @@ pub use stories::{StoryMember, StoryRecord};
 /// put the week first in the fingerprint index and the story id in the time rows (entries by
 /// time and by topic); version 3 chose fewer fingerprints per entry (a wider winnowing
 /// window); version 4 laid the fingerprint index out in 32-day buckets instead of weeks;
-/// version 5 writes entries compressed ([`encode_entry`]). Versions 1 to 3 are migrated on
-/// open; version 4's plain entries are read as they are and compressed when next written.
-pub const SCHEMA_VERSION: u32 = 5;
+/// version 5 writes entries compressed ([`encode_entry`]); version 6 keeps each entry's story
+/// features beside it (`story_features`), which an older Vestnik would leave stale when it
+/// changed an entry. Versions 1 to 3 are migrated on open; version 4's plain entries are read
+/// as they are and compressed when next written; entries stored before version 6 have their
+/// features computed when asked for, as before.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// An entry as stored: its stable id and its story.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +129,11 @@ pub struct Store {
     meta: sled::Tree,
     /// Fingerprint, day, entry id → source id: where copies of a text are looked for.
     fingerprints: sled::Tree,
+    /// Day, entry id → the entry's encoded [`StoryFeatures`](crate::cluster::story::StoryFeatures):
+    /// what comparing a candidate needs, laid out by time like the fingerprint rows, so that the
+    /// candidates of a new entry (all within the story window) are read from the few newest
+    /// pages instead of from anywhere in the entries.
+    story_features: sled::Tree,
     /// Story id → its members.
     stories: sled::Tree,
     /// Entries not yet placed in a story (written with the entry, like `pending_topics`).
@@ -266,6 +274,7 @@ impl Store {
             topic_rows: db.open_tree("topic_entries")?,
             entry_topics: db.open_tree("entry_topics")?,
             fingerprints: db.open_tree("story_fingerprints")?,
+            story_features: db.open_tree("story_features")?,
             stories: db.open_tree("stories")?,
             pending_stories: db.open_tree("stories_pending")?,
             meta,
@@ -540,7 +549,8 @@ impl Store {
 
     /// Checks the invariants that the transactions in [`Store::upsert`] keep, and returns every
     /// breach found (empty when the store is whole): each entry decodes, has exactly one time
-    /// row and is named by the keys that point to it; each time row and key points to an entry.
+    /// row and is named by the keys that point to it; each time row and key points to an entry;
+    /// an entry's stored story features, when it has them, are its own.
     /// Used after a hard kill, by the crash test.
     pub fn verify(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
@@ -564,6 +574,9 @@ impl Store {
                             ))
                         }
                         Some(_) => {}
+                    }
+                    if let Some(problem) = self.features_problem(&stored)? {
+                        problems.push(format!("entry {id}: {problem}"));
                     }
                 }
                 Err(e) => problems.push(format!("entry {id}: {e}")),

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sled::Transactional;
 
-use super::stories::{fingerprint_rows, StoryRecord};
+use super::stories::{features_key, fingerprint_rows, StoryRecord};
 use super::{decode, read_entry, time_key, topic_row, EntryTopics, RowCount, Store, StoreError};
 use crate::cluster::story::day;
 use crate::cluster::{identity_keys, EntryId, StoryId};
@@ -63,6 +63,7 @@ impl Store {
             &self.keys,
             &self.by_time,
             &self.fingerprints,
+            &self.story_features,
             &self.topic_rows,
             &self.entry_topics,
             &self.stories,
@@ -76,6 +77,7 @@ impl Store {
                     keys,
                     by_time,
                     fingerprints,
+                    story_features,
                     topic_rows,
                     entry_topics,
                     records,
@@ -112,6 +114,8 @@ impl Store {
                         for row in fingerprint_rows(&stored.entry, &stored.id) {
                             fingerprints.remove(row)?;
                         }
+                        story_features
+                            .remove(features_key(day(stored.entry.published), &stored.id))?;
                         if let Some(bytes) = entry_topics.get(id)? {
                             let indexed: EntryTopics = decode(&bytes, "entry topics")
                                 .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
@@ -191,8 +195,32 @@ mod tests {
             )
             .unwrap();
 
+        // And features written ahead of a transaction that never ran.
+        let orphan_features = features_key(orphan_day, &EntryId("0123456789abcdef".into()));
+        store
+            .story_features
+            .insert(orphan_features.as_slice(), b"")
+            .unwrap();
+        let features_of = |id: &EntryId| {
+            let stored = store.entry(id).unwrap().unwrap();
+            features_key(day(stored.entry.published), id)
+        };
+        let (old_features, mixed_old_features) = (features_of(&old_a), features_of(&mixed_old));
+        assert!(store.story_features.get(&old_features).unwrap().is_some());
+
         let cutoff = Utc::now() - chrono::Duration::days(180);
         assert_eq!(store.remove_stories_before(cutoff).unwrap(), 1);
+        assert_eq!(store.story_features.get(&orphan_features).unwrap(), None);
+        assert_eq!(store.story_features.get(&old_features).unwrap(), None);
+        assert!(
+            store
+                .story_features
+                .get(&mixed_old_features)
+                .unwrap()
+                .is_some(),
+            "a kept entry's features within the window stay"
+        );
+        assert_eq!(store.story_features.len(), 2);
         assert!(
             store
                 .candidates(&[42], orphan_day, orphan_day, 100)

@@ -1,6 +1,8 @@
 //! Stories in the store: fingerprint rows for finding copies, story records, merging, and the
 //! [`StoryIndex`] the cluster stage asks.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -80,6 +82,22 @@ fn row_prefix(bucket: u32, fingerprint: u64, day: u32) -> Vec<u8> {
     key
 }
 
+/// The key of an entry's stored features: the day it is indexed under, then its id.
+pub(super) fn features_key(day: u32, id: &EntryId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + id.0.len());
+    key.extend_from_slice(&day.to_be_bytes());
+    key.extend_from_slice(id.0.as_bytes());
+    key
+}
+
+/// The key of `entry`'s stored features and what they hold.
+pub(super) fn features_row(entry: &Entry, id: &EntryId) -> (Vec<u8>, Vec<u8>) {
+    (
+        features_key(day(entry.published), id),
+        StoryFeatures::of(entry).encode(),
+    )
+}
+
 pub(super) fn write_record(
     records: &TransactionalTree,
     id: &StoryId,
@@ -149,18 +167,44 @@ impl Store {
     }
 
     /// Removes the fingerprint rows of every bucket that ended before `day` (days since the
-    /// epoch); returns how many. Retention removes an entry's rows with the entry; this sweeps
-    /// the rows an upsert wrote ahead of a transaction that then failed or never ran (a crash),
-    /// which no entry names.
+    /// epoch), and the stored features of entries published before such a bucket's end;
+    /// returns how many rows. Retention removes an entry's rows with the entry; this sweeps the
+    /// rows an upsert wrote ahead of a transaction that then failed or never ran (a crash),
+    /// which no entry names. An entry kept that old can no longer be a candidate, so its
+    /// features are not needed either.
     pub(super) fn remove_fingerprints_before(&self, day: u32) -> Result<usize, StoreError> {
-        let end = (day / BUCKET_DAYS).to_be_bytes();
+        let bucket = day / BUCKET_DAYS;
         let mut removed = 0;
-        for row in self.fingerprints.range(..end.as_slice()) {
-            let (key, _) = row?;
-            self.fingerprints.remove(key)?;
-            removed += 1;
+        for (tree, end) in [
+            (&self.fingerprints, bucket.to_be_bytes()),
+            (&self.story_features, (bucket * BUCKET_DAYS).to_be_bytes()),
+        ] {
+            for row in tree.range(..end.as_slice()) {
+                let (key, _) = row?;
+                tree.remove(key)?;
+                removed += 1;
+            }
         }
         Ok(removed)
+    }
+
+    /// What is wrong with a stored entry's stored features, if they are there: rows that do
+    /// not decode, or that are not the entry's own ([`Store::verify`]).
+    pub(super) fn features_problem(
+        &self,
+        stored: &super::StoredEntry,
+    ) -> Result<Option<String>, StoreError> {
+        let (key, _) = features_row(&stored.entry, &stored.id);
+        let Some(bytes) = self.story_features.get(key)? else {
+            return Ok(None);
+        };
+        Ok(match StoryFeatures::decode(&bytes) {
+            None => Some("its story features do not decode".into()),
+            Some(found) if found != *StoryFeatures::of(&stored.entry) => {
+                Some("its stored story features are not its own".into())
+            }
+            Some(_) => None,
+        })
     }
 
     pub fn story(&self, id: &StoryId) -> Result<Option<StoryRecord>, StoreError> {
@@ -291,12 +335,17 @@ impl StoryIndex for Store {
                 let end = row_prefix(bucket, fingerprint, last_day.saturating_add(1));
                 for row in self.fingerprints.range(start..end) {
                     let (key, source) = row?;
+                    let day = key
+                        .get(ID_OFFSET - 4..ID_OFFSET)
+                        .and_then(|bytes| bytes.try_into().ok())
+                        .map_or(first_day, u32::from_be_bytes);
                     rows.push((
                         EntryId(
                             String::from_utf8_lossy(key.get(ID_OFFSET..).unwrap_or_default())
                                 .into_owned(),
                         ),
                         String::from_utf8_lossy(&source).into_owned(),
+                        day,
                     ));
                     if rows.len() > max_entries {
                         break 'buckets;
@@ -306,12 +355,13 @@ impl StoryIndex for Store {
             if rows.len() > max_entries {
                 continue;
             }
-            for (id, source_id) in rows {
+            for (id, source_id, day) in rows {
                 match found.iter_mut().find(|c| c.id == id) {
                     Some(candidate) => candidate.shared += 1,
                     None => found.push(Candidate {
                         id,
                         source_id,
+                        day,
                         shared: 1,
                     }),
                 }
@@ -324,6 +374,18 @@ impl StoryIndex for Store {
         Ok(self
             .entry(id)?
             .map(|stored| (stored.entry, stored.story_id)))
+    }
+
+    fn features(&self, id: &EntryId, day: u32) -> Result<Option<Arc<StoryFeatures>>, StoreError> {
+        if let Some(bytes) = self.story_features.get(features_key(day, id))? {
+            if let Some(features) = StoryFeatures::decode(&bytes) {
+                return Ok(Some(Arc::new(features)));
+            }
+        }
+        // Stored before features were kept, or a row that cannot be read: from the entry.
+        Ok(self
+            .entry(id)?
+            .map(|stored| StoryFeatures::of(&stored.entry)))
     }
 
     fn pending(&self) -> Result<Vec<EntryId>, StoreError> {
@@ -515,6 +577,49 @@ mod tests {
             store.upsert(entry, &keys).unwrap().id().clone(),
             fingerprints,
         )
+    }
+
+    #[test]
+    fn a_candidates_features_come_from_their_row_or_else_from_its_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (id, fingerprints) = on_day(&store, "lenobl", 20_030);
+        let candidate = store
+            .candidates(&fingerprints, 20_030, 20_030, 100)
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!((&candidate.id, candidate.day), (&id, 20_030));
+        let own = StoryFeatures::of(&store.entry(&id).unwrap().unwrap().entry);
+        assert_eq!(
+            store.features(&id, candidate.day).unwrap(),
+            Some(own.clone())
+        );
+
+        // Read from the row, not computed again: the row is what answers.
+        let key = features_key(20_030, &id);
+        let other = StoryFeatures::of(&Entry::from_text(
+            "news47",
+            "Другое",
+            "Совсем другой текст.",
+        ));
+        store.story_features.insert(&key, other.encode()).unwrap();
+        assert_eq!(store.features(&id, 20_030).unwrap(), Some(other));
+
+        // Missing (an entry stored before features were kept) or unreadable: from the entry.
+        store
+            .story_features
+            .insert(&key, b"\x01cut".as_slice())
+            .unwrap();
+        assert_eq!(store.features(&id, 20_030).unwrap(), Some(own.clone()));
+        store.story_features.remove(&key).unwrap();
+        assert_eq!(store.features(&id, 20_030).unwrap(), Some(own));
+        assert_eq!(
+            store
+                .features(&EntryId("0123456789abcdef".into()), 20_030)
+                .unwrap(),
+            None
+        );
     }
 
     fn found(store: &Store, fingerprints: &[u64], from: u32, to: u32) -> Vec<EntryId> {

@@ -5,7 +5,8 @@
 //! other sled call of every thread waits (sled's `concurrency_control`). So what an upsert can
 //! do outside that lock, it does before it: it reads the keys and the stored entry with plain
 //! reads (pulling their pages into the cache), decides what to write (merging and serializing
-//! the entry), and writes a new entry's fingerprint rows. The transaction then reads the keys
+//! the entry, computing its story features), and writes a new entry's fingerprint rows and
+//! features. The transaction then reads the keys
 //! and the entry again, and only when they are still what the plan was made from does it write
 //! the plan; otherwise (another poll stored one of the keys meanwhile) it plans again inside.
 
@@ -65,7 +66,10 @@ enum Plan {
         stored: StoredEntry,
         bytes: Vec<u8>,
         record: Vec<u8>,
-        /// Whether its fingerprint rows were already written, outside the transaction.
+        /// Its story features' key and value.
+        features: (Vec<u8>, Vec<u8>),
+        /// Whether its fingerprint rows and features were already written, outside the
+        /// transaction.
         rows_written: bool,
     },
     Update {
@@ -77,6 +81,11 @@ enum Plan {
         /// are the same.
         rows_removed: Vec<Vec<u8>>,
         rows_added: Vec<Vec<u8>>,
+        /// The stored version's features key, and the merged one's features: always written,
+        /// in the transaction, since what the row holds may not be the stored version's (a
+        /// version of the same batch may have been written ahead over it).
+        old_features_key: Vec<u8>,
+        features: (Vec<u8>, Vec<u8>),
     },
 }
 
@@ -92,6 +101,7 @@ struct Prepared {
 
 /// The trees an upsert writes, in the order [`Store::upsert_all`] opens them.
 type UpsertTrees = (
+    TransactionalTree,
     TransactionalTree,
     TransactionalTree,
     TransactionalTree,
@@ -148,17 +158,22 @@ impl Store {
         let mut plan = plan(&entry, &new_id, &seen)?;
         if let Plan::Insert {
             stored,
+            features,
             rows_written,
             ..
         } = &mut plan
         {
             // A row without its entry (the transaction then fails, or finds the entry stored
-            // by another poll meanwhile) is harmless: placement skips candidates it cannot
-            // read, and retention sweeps old rows.
+            // by another poll meanwhile) is harmless: placement finds no story for such a
+            // candidate, and retention sweeps old rows. Features written over those of an
+            // entry another poll stored meanwhile are mended by the transaction, which then
+            // plans again (see `upsert_one`).
             for row in stories::fingerprint_rows(&stored.entry, &stored.id) {
                 self.fingerprints
                     .insert(row, stored.entry.source_id.as_bytes())?;
             }
+            self.story_features
+                .insert(features.0.as_slice(), features.1.as_slice())?;
             *rows_written = true;
         }
         Ok(Prepared {
@@ -180,6 +195,7 @@ impl Store {
             &self.fingerprints,
             &self.stories,
             &self.pending_stories,
+            &self.story_features,
         );
         let result = trees.transaction(|trees| {
             let mut rows = RowCount::default();
@@ -236,6 +252,11 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
                     old_time_key: time_key(old.entry.published, &old.id),
                     rows_removed,
                     rows_added,
+                    old_features_key: stories::features_key(
+                        crate::cluster::story::day(old.entry.published),
+                        &old.id,
+                    ),
+                    features: stories::features_row(&merged.entry, &merged.id),
                     merged,
                 }
             }
@@ -249,6 +270,7 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
             Plan::Insert {
                 bytes: encode_entry(&stored)?,
                 record: to_json(&StoryRecord::single(&stored), "story")?,
+                features: stories::features_row(&stored.entry, &stored.id),
                 stored,
                 rows_written: false,
             }
@@ -258,13 +280,31 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
 
 /// Writes one prepared entry; `rows` counts the time rows it adds and removes.
 fn upsert_one(trees: &UpsertTrees, one: &Prepared, rows: &mut RowCount) -> TxResult<Upsert> {
-    let (entries, key_index, by_time, pending, fingerprint_rows, story_records, pending_stories) =
-        trees;
+    let (
+        entries,
+        key_index,
+        by_time,
+        pending,
+        fingerprint_rows,
+        story_records,
+        pending_stories,
+        story_features,
+    ) = trees;
     let seen = Seen::read(&one.keys, |k| key_index.get(k), |id| entries.get(id))?;
     let replanned;
     let plan = if seen == one.seen {
         &one.plan
     } else {
+        if let Plan::Insert {
+            features: (key, _),
+            rows_written: true,
+            ..
+        } = &one.plan
+        {
+            // Written ahead for an entry the store now holds otherwise, perhaps over its
+            // features: gone, the entry's are computed when asked for, or written below.
+            story_features.remove(key.as_slice())?;
+        }
         replanned =
             plan(&one.entry, &one.new_id, &seen).map_err(ConflictableTransactionError::Abort)?;
         &replanned
@@ -275,6 +315,7 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared, rows: &mut RowCount) -> TxRes
             stored,
             bytes,
             record,
+            features,
             rows_written,
         } => {
             let id = &stored.id;
@@ -284,6 +325,7 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared, rows: &mut RowCount) -> TxRes
                 for row in stories::fingerprint_rows(&stored.entry, id) {
                     fingerprint_rows.insert(row, stored.entry.source_id.as_bytes())?;
                 }
+                story_features.insert(features.0.as_slice(), features.1.as_slice())?;
             }
             story_records.insert(id.0.as_bytes(), record.as_slice())?;
             pending_stories.insert(id.0.as_bytes(), &[])?;
@@ -295,8 +337,12 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared, rows: &mut RowCount) -> TxRes
             old_time_key,
             rows_removed,
             rows_added,
+            old_features_key,
+            features,
         } => {
             rows.removed(&by_time.remove(old_time_key.as_slice())?);
+            story_features.remove(old_features_key.as_slice())?;
+            story_features.insert(features.0.as_slice(), features.1.as_slice())?;
             rows.inserted(&by_time.insert(
                 time_key(merged.entry.published, &merged.id),
                 merged.story_id.0.as_bytes(),
@@ -329,6 +375,7 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared, rows: &mut RowCount) -> TxRes
 mod tests {
     use super::*;
     use crate::cluster::identity_keys;
+    use crate::cluster::story::{day, StoryFeatures};
 
     fn version(title: &str, hours_ago: i64) -> (Entry, Vec<IdentityKey>) {
         let mut entry = Entry::from_text(
@@ -364,7 +411,75 @@ mod tests {
             store.entry(&id).unwrap().unwrap().entry.title,
             "В Мурине открылась школа"
         );
+        // The second version's features, written ahead over the first's, were replaced in
+        // its transaction by the merged version's.
+        assert_eq!(
+            stored_features(&store, &id),
+            Some(own_features(&store, &id))
+        );
         assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+    }
+
+    /// The features stored for an entry, where its current version says they are.
+    fn stored_features(store: &Store, id: &EntryId) -> Option<StoryFeatures> {
+        let stored = store.entry(id).unwrap().unwrap();
+        let (key, _) = stories::features_row(&stored.entry, id);
+        let bytes = store.story_features.get(key).unwrap()?;
+        StoryFeatures::decode(&bytes)
+    }
+
+    fn own_features(store: &Store, id: &EntryId) -> StoryFeatures {
+        StoryFeatures::clone(&StoryFeatures::of(&store.entry(id).unwrap().unwrap().entry))
+    }
+
+    #[test]
+    fn an_entrys_features_are_stored_with_it_and_follow_its_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (first, keys) = version("Школа открылась", 60);
+        let id = store.upsert(first.clone(), &keys).unwrap().id().clone();
+        assert_eq!(
+            stored_features(&store, &id),
+            Some(own_features(&store, &id))
+        );
+
+        // A new version dated two days later (a real date, not the time it was first seen):
+        // its features move to their new day, and the old day's row goes.
+        let (mut second, keys) = version("В Мурине открылась школа на 1375 мест", 12);
+        second.first_seen = chrono::Utc::now();
+        assert_ne!(day(first.published), day(second.published));
+        assert_eq!(
+            store.upsert(second, &keys).unwrap(),
+            Upsert::Updated(id.clone())
+        );
+        assert_eq!(
+            stored_features(&store, &id),
+            Some(own_features(&store, &id))
+        );
+        assert_eq!(
+            store
+                .story_features
+                .get(stories::features_key(day(first.published), &id))
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.story_features.len(), 1);
+        assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+
+        // Features that are not the entry's own are a breach `verify` reports.
+        let current = store.entry(&id).unwrap().unwrap().entry;
+        let (key, _) = stories::features_row(&current, &id);
+        store
+            .story_features
+            .insert(key, StoryFeatures::of(&first).encode())
+            .unwrap();
+        assert_eq!(
+            store.verify().unwrap(),
+            [format!(
+                "entry {}: its stored story features are not its own",
+                id.0
+            )]
+        );
     }
 
     #[test]
@@ -388,6 +503,43 @@ mod tests {
         assert_eq!(
             store.entry(&id).unwrap().unwrap().entry.title,
             "В Мурине открылась школа"
+        );
+        assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn features_written_ahead_over_an_entry_stored_meanwhile_do_not_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // The same item seen an hour apart, undated both times.
+        let (late, keys) = version("В Мурине открылась школа", 1);
+        let (early, _) = version("В Мурине открылась школа", 2);
+        assert_eq!(
+            day(late.published),
+            day(early.published),
+            "one features key"
+        );
+        let stale = store.prepare(late, keys.clone()).unwrap();
+        // Another poll stores it first, and only then is the stale plan's row written: the
+        // order a race between the two gives.
+        let id = store.upsert(early, &keys).unwrap().id().clone();
+        let Plan::Insert {
+            features: (key, bytes),
+            ..
+        } = &stale.plan
+        else {
+            panic!("planned as new");
+        };
+        let (key, bytes) = (key.clone(), bytes.clone());
+        store.story_features.insert(key, bytes.as_slice()).unwrap();
+
+        assert_eq!(
+            store.write_prepared(&[stale]).unwrap(),
+            [Upsert::Unchanged(id.clone())]
+        );
+        assert_ne!(
+            stored_features(&store, &id),
+            Some(StoryFeatures::decode(&bytes).unwrap())
         );
         assert_eq!(store.verify().unwrap(), Vec::<String>::new());
     }
