@@ -194,7 +194,7 @@ impl Store {
         &self,
         stored: &super::StoredEntry,
     ) -> Result<Option<String>, StoreError> {
-        let (key, _) = features_row(&stored.entry, &stored.id);
+        let key = features_key(day(stored.entry.published), &stored.id);
         let Some(bytes) = self.story_features.get(key)? else {
             return Ok(None);
         };
