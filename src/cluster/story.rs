@@ -76,8 +76,10 @@ pub trait StoryIndex {
     /// A stored entry and its story.
     fn entry_and_story(&self, id: &EntryId) -> Result<Option<(Entry, StoryId)>, Self::Error>;
 
-    /// A stored entry's features, by its id and the day it is indexed under; `None` when no
-    /// such entry is stored.
+    /// A stored entry's features, by its id and the day it is indexed under; `None` when
+    /// neither they nor the entry are stored. (Features written just ahead of an entry whose
+    /// transaction then failed may be found without it: [`StoryIndex::entry_and_story`] then
+    /// finds no story, and the candidate joins nothing.)
     fn features(&self, id: &EntryId, day: u32) -> Result<Option<Arc<StoryFeatures>>, Self::Error>;
 
     /// The sources of a story's entries.

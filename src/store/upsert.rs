@@ -6,9 +6,9 @@
 //! do outside that lock, it does before it: it reads the keys and the stored entry with plain
 //! reads (pulling their pages into the cache), decides what to write (merging and serializing
 //! the entry, computing its story features), and writes a new entry's fingerprint rows and
-//! features. The transaction then reads the keys
-//! and the entry again, and only when they are still what the plan was made from does it write
-//! the plan; otherwise (another poll stored one of the keys meanwhile) it plans again inside.
+//! features. The transaction then reads the keys and the entry again, and only when they are
+//! still what the plan was made from does it write the plan; otherwise (another poll stored one
+//! of the keys meanwhile) it plans again inside.
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{IVec, Transactional};
