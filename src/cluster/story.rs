@@ -150,10 +150,12 @@ pub struct StoryFeatures {
     title: Vec<String>,
 }
 
-/// How many entries' features are remembered: recent entries are the candidates of many new
-/// ones, and shingling a text costs far more than hashing it. One cache for the process, so that
-/// features computed while a big poll's store writes are planned on several threads are found
-/// again when its entries are placed; the bound is on memory (at 20,000 per thread, when any
+/// How many entries' features are remembered: shingling a text costs far more than hashing it,
+/// and a new entry's features are needed twice, when its store writes are planned (its
+/// fingerprint rows and stored features) and when it is placed. Candidates' features are read
+/// from the store; this cache serves them only for entries stored before features were. One
+/// cache for the process, so that features computed while a big poll's store writes are planned
+/// on several threads are found again when its entries are placed; the bound is on memory (at 20,000 per thread, when any
 /// thread of tokio's blocking pool could ingest, the daemon's peak RSS on 1,000 sources × 100
 /// items was 844 MiB).
 const FEATURES_CACHE_LIMIT: usize = 4_000;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sled::Transactional;
 
-use super::stories::{features_key, fingerprint_rows, StoryRecord};
+use super::stories::{entry_features_key, fingerprint_rows, StoryRecord};
 use super::{decode, read_entry, time_key, topic_row, EntryTopics, RowCount, Store, StoreError};
 use crate::cluster::story::day;
 use crate::cluster::{identity_keys, EntryId, StoryId};
@@ -114,8 +114,7 @@ impl Store {
                         for row in fingerprint_rows(&stored.entry, &stored.id) {
                             fingerprints.remove(row)?;
                         }
-                        story_features
-                            .remove(features_key(day(stored.entry.published), &stored.id))?;
+                        story_features.remove(entry_features_key(&stored.entry, &stored.id))?;
                         if let Some(bytes) = entry_topics.get(id)? {
                             let indexed: EntryTopics = decode(&bytes, "entry topics")
                                 .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
@@ -196,15 +195,14 @@ mod tests {
             .unwrap();
 
         // And features written ahead of a transaction that never ran.
-        let orphan_features = features_key(orphan_day, &EntryId("0123456789abcdef".into()));
+        let orphan_features =
+            super::super::stories::features_key(orphan_day, &EntryId("0123456789abcdef".into()));
         store
             .story_features
             .insert(orphan_features.as_slice(), b"")
             .unwrap();
-        let features_of = |id: &EntryId| {
-            let stored = store.entry(id).unwrap().unwrap();
-            features_key(day(stored.entry.published), id)
-        };
+        let features_of =
+            |id: &EntryId| entry_features_key(&store.entry(id).unwrap().unwrap().entry, id);
         let (old_features, mixed_old_features) = (features_of(&old_a), features_of(&mixed_old));
         assert!(store.story_features.get(&old_features).unwrap().is_some());
 

@@ -90,10 +90,15 @@ pub(super) fn features_key(day: u32, id: &EntryId) -> Vec<u8> {
     key
 }
 
+/// Where `entry`'s stored features are: under the day it is published on.
+pub(super) fn entry_features_key(entry: &Entry, id: &EntryId) -> Vec<u8> {
+    features_key(day(entry.published), id)
+}
+
 /// The key of `entry`'s stored features and what they hold.
 pub(super) fn features_row(entry: &Entry, id: &EntryId) -> (Vec<u8>, Vec<u8>) {
     (
-        features_key(day(entry.published), id),
+        entry_features_key(entry, id),
         StoryFeatures::of(entry).encode(),
     )
 }
@@ -194,7 +199,7 @@ impl Store {
         &self,
         stored: &super::StoredEntry,
     ) -> Result<Option<String>, StoreError> {
-        let key = features_key(day(stored.entry.published), &stored.id);
+        let key = entry_features_key(&stored.entry, &stored.id);
         let Some(bytes) = self.story_features.get(key)? else {
             return Ok(None);
         };

@@ -252,10 +252,7 @@ fn plan(entry: &Entry, new_id: &EntryId, seen: &Seen) -> Result<Plan, StoreError
                     old_time_key: time_key(old.entry.published, &old.id),
                     rows_removed,
                     rows_added,
-                    old_features_key: stories::features_key(
-                        crate::cluster::story::day(old.entry.published),
-                        &old.id,
-                    ),
+                    old_features_key: stories::entry_features_key(&old.entry, &old.id),
                     features: stories::features_row(&merged.entry, &merged.id),
                     merged,
                 }
@@ -423,7 +420,7 @@ mod tests {
     /// The features stored for an entry, where its current version says they are.
     fn stored_features(store: &Store, id: &EntryId) -> Option<StoryFeatures> {
         let stored = store.entry(id).unwrap().unwrap();
-        let (key, _) = stories::features_row(&stored.entry, id);
+        let key = stories::entry_features_key(&stored.entry, id);
         let bytes = store.story_features.get(key).unwrap()?;
         StoryFeatures::decode(&bytes)
     }
@@ -468,7 +465,7 @@ mod tests {
 
         // Features that are not the entry's own are a breach `verify` reports.
         let current = store.entry(&id).unwrap().unwrap().entry;
-        let (key, _) = stories::features_row(&current, &id);
+        let key = stories::entry_features_key(&current, &id);
         store
             .story_features
             .insert(key, StoryFeatures::of(&first).encode())
