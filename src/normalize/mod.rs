@@ -98,9 +98,8 @@ pub fn normalize_items(
     memory: &mut RecurringBlocks,
     now: DateTime<Utc>,
 ) -> Vec<Entry> {
-    for item in items {
-        memory.observe(item_key(item), &text::paragraphs(body_html(item)));
-    }
+    let ids: Vec<u64> = items.iter().map(item_key).collect();
+    memory.observe_all(&ids, |i| text::paragraphs(body_html(&items[i])));
     let context = SourceContext {
         chrome: source.chrome.clone().with_recurring(memory.recurring()),
         ..source.clone()
