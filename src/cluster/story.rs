@@ -57,6 +57,16 @@ pub struct Candidate {
     pub shared: usize,
 }
 
+/// An entry waiting to be placed in a story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub id: EntryId,
+    /// The day its features are stored under, when the store noted it with the entry: they
+    /// are then read from their row, and the entry (several times their size, and JSON) is
+    /// not read at all. `None` for a mark that does not say (written before it did).
+    pub day: Option<u32>,
+}
+
 /// What story detection needs from the store; the store implements it, so this stage keeps the
 /// rules and the store only the data.
 pub trait StoryIndex {
@@ -86,7 +96,7 @@ pub trait StoryIndex {
     fn story_sources(&self, story: &StoryId) -> Result<Vec<String>, Self::Error>;
 
     /// Entries stored since they were last placed in a story.
-    fn pending(&self) -> Result<Vec<EntryId>, Self::Error>;
+    fn pending(&self) -> Result<Vec<Pending>, Self::Error>;
 
     /// Puts an entry's story and `stories` together (the oldest id survives) and marks the entry
     /// placed; with no stories, only marks it placed.
@@ -106,18 +116,27 @@ where
 {
     let pending = index.pending()?;
     for batch in pending.chunks(crate::parallel::BATCH) {
-        let found = crate::parallel::map_in_order(batch.iter().collect(), |id| {
-            match index.entry_and_story(id)? {
-                Some((entry, _)) => Ok(Some((alike(&entry, id, index, rules)?, entry.source_id))),
+        let found = crate::parallel::map_in_order(batch.iter().collect(), |pending| {
+            let Pending { id, day } = pending;
+            // A day that is no longer the entry's (it was updated before it was placed) finds
+            // no row, and the features come from the entry.
+            let features = match day {
+                Some(day) => index.features(id, *day)?,
+                None => index
+                    .entry_and_story(id)?
+                    .map(|(entry, _)| StoryFeatures::of(&entry)),
+            };
+            match features {
+                Some(features) => Ok(Some((alike(&features, id, index, rules)?, features))),
                 None => Ok(None),
             }
         });
-        for (id, found) in batch.iter().zip(found) {
+        for (pending, found) in batch.iter().zip(found) {
             let stories = match found? {
-                Some((alike, source_id)) => stories_of(&alike, &source_id, index)?,
+                Some((alike, features)) => stories_of(&alike, &features.source_id, index)?,
                 None => Vec::new(),
             };
-            index.join(id, &stories)?;
+            index.join(&pending.id, &stories)?;
         }
     }
     Ok(pending.len())
@@ -356,19 +375,23 @@ pub fn stories_to_join<I: StoryIndex>(
     index: &I,
     rules: &StoryRules,
 ) -> Result<Vec<StoryId>, I::Error> {
-    stories_of(&alike(entry, id, index, rules)?, &entry.source_id, index)
+    let features = StoryFeatures::of(entry);
+    stories_of(
+        &alike(&features, id, index, rules)?,
+        &entry.source_id,
+        index,
+    )
 }
 
 /// The stored entries of other sources that tell the same story as `entry`, those sharing the
 /// most fingerprints first.
 fn alike<I: StoryIndex>(
-    entry: &Entry,
+    features: &StoryFeatures,
     id: &EntryId,
     index: &I,
     rules: &StoryRules,
 ) -> Result<Vec<EntryId>, I::Error> {
-    let features = StoryFeatures::of(entry);
-    let today = day(entry.published);
+    let today = day(features.published);
     let span = rules.window.num_days().max(0) as u32;
     let mut candidates = index.candidates(
         features.fingerprints(),
@@ -376,7 +399,7 @@ fn alike<I: StoryIndex>(
         today.saturating_add(span),
         rules.max_fingerprint_entries,
     )?;
-    candidates.retain(|c| c.id != *id && c.source_id != entry.source_id);
+    candidates.retain(|c| c.id != *id && c.source_id != features.source_id);
     candidates.sort_by(|a, b| b.shared.cmp(&a.shared).then_with(|| a.id.cmp(&b.id)));
     candidates.truncate(rules.max_candidates);
     let mut alike = Vec::new();

@@ -12,7 +12,7 @@ use super::{
     decode, decode_entry, read_entry, time_key, to_json, topic_row, write_entry, EntryTopics,
     RowCount, Store, StoreError, StoredEntry, TxResult,
 };
-use crate::cluster::story::{day, Candidate, StoryFeatures, StoryIndex};
+use crate::cluster::story::{day, Candidate, Pending, StoryFeatures, StoryIndex};
 use crate::cluster::{EntryId, StoryId};
 use crate::normalize::Entry;
 
@@ -88,6 +88,17 @@ pub(super) fn features_key(day: u32, id: &EntryId) -> Vec<u8> {
     key.extend_from_slice(&day.to_be_bytes());
     key.extend_from_slice(id.0.as_bytes());
     key
+}
+
+/// What an entry's pending-story mark holds: the day its features are stored under, so that
+/// placing it needs only them (`cluster::story::Pending`).
+pub(super) fn pending_mark(entry: &Entry) -> [u8; 4] {
+    day(entry.published).to_be_bytes()
+}
+
+/// The day a pending-story mark holds; `None` for a mark written empty, before marks held one.
+fn pending_day(mark: &[u8]) -> Option<u32> {
+    mark.try_into().ok().map(u32::from_be_bytes)
 }
 
 /// Where `entry`'s stored features are: under the day it is published on.
@@ -393,8 +404,17 @@ impl StoryIndex for Store {
             .map(|stored| StoryFeatures::of(&stored.entry)))
     }
 
-    fn pending(&self) -> Result<Vec<EntryId>, StoreError> {
-        self.pending_story_entries()
+    fn pending(&self) -> Result<Vec<Pending>, StoreError> {
+        self.pending_stories
+            .iter()
+            .map(|row| {
+                let (key, value) = row?;
+                Ok(Pending {
+                    id: EntryId(String::from_utf8_lossy(&key).into_owned()),
+                    day: pending_day(&value),
+                })
+            })
+            .collect()
     }
 
     fn join(&self, entry: &EntryId, stories: &[StoryId]) -> Result<(), StoreError> {
@@ -625,6 +645,64 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    /// A pending entry is placed by the features its mark's day points to, without its entry
+    /// being read; a mark that names no day (written before marks did) is placed by the entry.
+    #[test]
+    fn a_pending_entry_is_placed_by_the_features_its_mark_points_to() {
+        use crate::cluster::story::{place_pending, StoryRules};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rules = StoryRules::default();
+        let (told, _) = on_day(&store, "lenobl", 20_030);
+        place_pending(&store, &rules).unwrap();
+        // Another outlet's entry on another subject, whose features row is made to say TEXT
+        // (with that outlet's name): placed by the row, it joins the story.
+        let other = |source: &str| {
+            let mut entry = Entry::from_text(source, "Погода", "Завтра в районе дожди и ветер.");
+            entry.canonical_url = Some(format!("https://{source}.ru/weather"));
+            entry.published = DateTime::from_timestamp(20_030 * 86_400 + 50_000, 0).unwrap();
+            entry
+        };
+        let as_told = |source: &str| {
+            let mut entry = other(source);
+            entry.title = "Соглашение".into();
+            entry.text = TEXT.into();
+            StoryFeatures::of(&entry).encode()
+        };
+        let by_row = other("news47");
+        let keys = identity_keys(&by_row);
+        let by_row = store.upsert(by_row, &keys).unwrap().id().clone();
+        assert_eq!(
+            store.pending().unwrap(),
+            [Pending {
+                id: by_row.clone(),
+                day: Some(20_030)
+            }]
+        );
+        let key = features_key(20_030, &by_row);
+        store
+            .story_features
+            .insert(&key, as_told("news47"))
+            .unwrap();
+        place_pending(&store, &rules).unwrap();
+        assert_eq!(store.entry(&by_row).unwrap().unwrap().story_id, told);
+
+        // The same, but its mark is empty: placed by its own text, it joins nothing.
+        let by_entry = other("mr7");
+        let keys = identity_keys(&by_entry);
+        let by_entry = store.upsert(by_entry, &keys).unwrap().id().clone();
+        let key = features_key(20_030, &by_entry);
+        store.story_features.insert(&key, as_told("mr7")).unwrap();
+        store
+            .pending_stories
+            .insert(by_entry.0.as_bytes(), b"".as_slice())
+            .unwrap();
+        assert_eq!(store.pending().unwrap()[0].day, None);
+        place_pending(&store, &rules).unwrap();
+        assert_eq!(store.entry(&by_entry).unwrap().unwrap().story_id, by_entry);
+        assert_eq!(store.pending().unwrap(), []);
     }
 
     fn found(store: &Store, fingerprints: &[u64], from: u32, to: u32) -> Vec<EntryId> {

@@ -325,7 +325,7 @@ fn upsert_one(trees: &UpsertTrees, one: &Prepared, rows: &mut RowCount) -> TxRes
                 story_features.insert(features.0.as_slice(), features.1.as_slice())?;
             }
             story_records.insert(id.0.as_bytes(), record.as_slice())?;
-            pending_stories.insert(id.0.as_bytes(), &[])?;
+            pending_stories.insert(id.0.as_bytes(), &stories::pending_mark(&stored.entry))?;
             Upsert::Inserted(id.clone())
         }
         Plan::Update {
