@@ -383,8 +383,8 @@ pub fn stories_to_join<I: StoryIndex>(
     )
 }
 
-/// The stored entries of other sources that tell the same story as `entry`, those sharing the
-/// most fingerprints first.
+/// The stored entries of other sources that tell the same story as the entry `id` with these
+/// `features`, those sharing the most fingerprints first.
 fn alike<I: StoryIndex>(
     features: &StoryFeatures,
     id: &EntryId,

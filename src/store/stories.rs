@@ -232,11 +232,10 @@ impl Store {
 
     /// Entries not yet placed in a story.
     pub fn pending_story_entries(&self) -> Result<Vec<EntryId>, StoreError> {
-        self.pending_stories
-            .iter()
-            .keys()
-            .map(|key| Ok(EntryId(String::from_utf8_lossy(&key?).into_owned())))
-            .collect()
+        Ok(StoryIndex::pending(self)?
+            .into_iter()
+            .map(|pending| pending.id)
+            .collect())
     }
 
     pub fn forget_pending_story(&self, id: &EntryId) -> Result<(), StoreError> {
