@@ -71,20 +71,20 @@ impl RecurringBlocks {
     /// this pass, on one core).
     pub fn observe_all(&mut self, ids: &[u64], paragraphs: impl Fn(usize) -> Vec<String>) {
         /// Where a remembered item's fingerprints come from: kept as they are, or item `i`.
-        enum From {
+        enum Origin {
             Kept(Vec<u64>),
             Item(usize),
         }
-        let mut order: VecDeque<(u64, From)> = std::mem::take(&mut self.items)
+        let mut order: VecDeque<(u64, Origin)> = std::mem::take(&mut self.items)
             .into_iter()
-            .map(|seen| (seen.id, From::Kept(seen.fingerprints)))
+            .map(|seen| (seen.id, Origin::Kept(seen.fingerprints)))
             .collect();
         for (i, &id) in ids.iter().enumerate() {
             if let Some(seen) = order.iter_mut().find(|(seen, _)| *seen == id) {
-                seen.1 = From::Item(i);
+                seen.1 = Origin::Item(i);
                 continue;
             }
-            order.push_back((id, From::Item(i)));
+            order.push_back((id, Origin::Item(i)));
             while order.len() > WINDOW {
                 order.pop_front();
             }
@@ -94,8 +94,8 @@ impl RecurringBlocks {
             .map(|(id, from)| SeenItem {
                 id,
                 fingerprints: match from {
-                    From::Kept(fingerprints) => fingerprints,
-                    From::Item(i) => fingerprints_of(&paragraphs(i)),
+                    Origin::Kept(fingerprints) => fingerprints,
+                    Origin::Item(i) => fingerprints_of(&paragraphs(i)),
                 },
             })
             .collect();

@@ -48,15 +48,13 @@ fn may_need_repair(byte: u8) -> bool {
     matches!(byte, b'<' | b'&' | 0xEF) || (byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r'))
 }
 
-/// `text.chars().all(is_xml_char)`, a byte at a time (see [`may_need_repair`]).
+/// `text.chars().all(is_xml_char)`, looking only at the characters [`may_need_repair`] picks
+/// out by their first byte.
 fn all_xml_chars(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.iter().enumerate().all(|(i, &byte)| match byte {
-        b'\t' | b'\n' | b'\r' => true,
-        0..0x20 => false,
-        0xEF => !matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])),
-        _ => true,
-    })
+    text.bytes()
+        .enumerate()
+        .filter(|&(_, byte)| may_need_repair(byte))
+        .all(|(i, _)| text[i..].chars().next().is_none_or(is_xml_char))
 }
 
 /// How far into the text an XML declaration is looked for behind junk.
