@@ -7,6 +7,12 @@
 //! about 28,000 entries whatever N is: what grows with N is the store, not the window. Each
 //! measured round ingests 200 new entries, a fifth of them edited copies of recent stories from
 //! another source; the median round is reported per entry.
+//!
+//! Beside each row past the first, a fresh store of 10,000 entries is measured in the same
+//! minutes, its rounds alternated with the big store's, and the ratio of the two medians is the
+//! growth figure. Rows taken minutes apart on this kind of machine (a VM on shared cores) moved
+//! by a third from run to run on their own, the 10,000 row as much as the million, so their
+//! ratio swung from 1.1× to 1.8× with the same code.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -74,21 +80,30 @@ impl Vocabulary {
     }
 }
 
-fn synthetic(n: u64, vocabulary: &Vocabulary, rng: &mut Rng) -> Entry {
+/// Entry number `n`: its text drawn from a generator seeded by `n`, so that a copy of it can
+/// be made again later. (Drawn from one shared generator, as before 2026-11-28, a "copy" made
+/// with a fixed seed of 0 was one word 120 times: xorshift stays at 0, so every copy matched
+/// every other and none the entry it was meant to copy.)
+fn synthetic(n: u64, vocabulary: &Vocabulary) -> Entry {
+    let mut rng = Rng(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut entry = Entry::from_text(
+        &format!("source{}", n % SOURCES),
+        &vocabulary.text(&mut rng, 10),
+        &vocabulary.text(&mut rng, 120),
+    );
+    entry.canonical_url = Some(format!("https://source{}.ru/news/{n}", n % SOURCES));
+    entry.published = published(n);
+    entry.first_seen = entry.published;
+    entry
+}
+
+/// When entry number `n` is published: [`PER_DAY`] a day from 2020-01-01.
+fn published(n: u64) -> chrono::DateTime<Utc> {
     let start = Utc
         .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
         .single()
         .expect("a valid date");
-    let published = start + Duration::seconds((n * 86_400 / PER_DAY) as i64);
-    let mut entry = Entry::from_text(
-        &format!("source{}", n % SOURCES),
-        &vocabulary.text(rng, 10),
-        &vocabulary.text(rng, 120),
-    );
-    entry.canonical_url = Some(format!("https://source{}.ru/news/{n}", n % SOURCES));
-    entry.published = published;
-    entry.first_seen = published;
-    entry
+    start + Duration::seconds((n * 86_400 / PER_DAY) as i64)
 }
 
 /// Time spent in each step of ingest, in seconds.
@@ -132,42 +147,64 @@ fn main() {
     let load_started = Instant::now();
     // Measured at 10,000, 100,000 and 1,000,000 on the way (those below N) and at N, on one
     // growing store: each row compares with the rows above it under the same conditions.
-    let checkpoints: Vec<u64> = [10_000, 100_000, 1_000_000]
+    let checkpoints: Vec<u64> = [REFERENCE, 100_000, 1_000_000]
         .into_iter()
         .filter(|c| *c < stored)
         .chain(std::iter::once(stored))
         .collect();
-    println!("stored entries | ingest per entry: median of {ROUNDS} rounds of 200 (min–max) | store / stories / topics | loaded in | on disk");
+    println!("stored entries | ingest per entry: median of {ROUNDS} rounds of 200 (min–max) | store / stories / topics | loaded in | on disk | a fresh {REFERENCE}-entry store, rounds alternated: median (min–max) | ratio");
     let mut n = 0;
     for checkpoint in checkpoints {
-        // Loaded a thousand entries to a transaction, as a poll stores its batch: a million
-        // one-entry transactions would take hours here.
-        while n < checkpoint {
-            let batch: Vec<_> = (n..(n + 1_000).min(checkpoint))
-                .map(|i| {
-                    let entry = synthetic(i, &vocabulary, &mut rng);
-                    let keys = identity_keys(&entry);
-                    (entry, keys)
-                })
-                .collect();
-            let before = n;
-            n += batch.len() as u64;
-            for outcome in store.upsert_all(batch).expect("upsert") {
-                // Loading places nothing: every stored entry is its own story, as far as this
-                // goes.
-                store.join(outcome.id(), &[]).expect("placed");
-            }
-            // Stored entries are indexed under their topics, as ingest would have done.
-            topics.index_pending(&store).expect("topics");
-            if before / 100_000 != n / 100_000 {
-                eprintln!("loaded {n} entries in {:.0?}", load_started.elapsed());
+        load(
+            &store,
+            &topics,
+            &vocabulary,
+            &mut n,
+            checkpoint,
+            load_started,
+        );
+        let stored_now = n;
+        let mut big = Measured::new(&store, n);
+        // The reference is as many entries as the first row, loaded afresh each time (a couple
+        // of seconds), so that it is never bigger than that row was.
+        let reference_dir = tempfile::tempdir().expect("a temp dir");
+        let reference_store = Store::open(reference_dir.path()).expect("a store");
+        let mut reference = (stored_now > REFERENCE).then(|| {
+            let mut next = 0;
+            load(
+                &reference_store,
+                &topics,
+                &vocabulary,
+                &mut next,
+                REFERENCE,
+                Instant::now(),
+            );
+            Measured::new(&reference_store, next)
+        });
+        for _ in 0..ROUNDS {
+            big.round(&topics, &rules, &vocabulary, &mut rng);
+            if let Some(reference) = &mut reference {
+                reference.round(&topics, &rules, &vocabulary, &mut rng);
             }
         }
-        let stored_now = n;
-        let (rounds, steps) = measure(&store, &topics, &rules, &vocabulary, &mut rng, &mut n);
+        let (rounds, steps, next) = big.finish();
+        n = next;
         let total = steps.store + steps.stories + steps.topics;
+        let alongside = match reference {
+            Some(reference) => {
+                let (reference_rounds, _, _) = reference.finish();
+                format!(
+                    "{:.0} µs ({:.0}–{:.0}) | **{:.2}×**",
+                    reference_rounds[ROUNDS / 2],
+                    reference_rounds[0],
+                    reference_rounds[ROUNDS - 1],
+                    rounds[ROUNDS / 2] / reference_rounds[ROUNDS / 2]
+                )
+            }
+            None => "(this row) | 1.00×".to_string(),
+        };
         println!(
-            "{stored_now} | {:.0} µs ({:.0}–{:.0}) | {:.0} % / {:.0} % / {:.0} % | {:.0?} | {:.0} MiB",
+            "{stored_now} | {:.0} µs ({:.0}–{:.0}) | {:.0} % / {:.0} % / {:.0} % | {:.0?} | {:.0} MiB | {alongside}",
             rounds[ROUNDS / 2],
             rounds[0],
             rounds[ROUNDS - 1],
@@ -180,52 +217,106 @@ fn main() {
     }
 }
 
+/// The size every bigger store is compared with.
+const REFERENCE: u64 = 10_000;
+
+/// Stores synthetic entries numbered from `*n` up to `to`, as a poll stores its batch.
+fn load(
+    store: &Store,
+    topics: &Topics,
+    vocabulary: &Vocabulary,
+    n: &mut u64,
+    to: u64,
+    started: Instant,
+) {
+    // Loaded a thousand entries to a transaction, as a poll stores its batch: a million
+    // one-entry transactions would take hours here.
+    while *n < to {
+        let batch: Vec<_> = (*n..(*n + 1_000).min(to))
+            .map(|i| {
+                let entry = synthetic(i, vocabulary);
+                let keys = identity_keys(&entry);
+                (entry, keys)
+            })
+            .collect();
+        let before = *n;
+        *n += batch.len() as u64;
+        for outcome in store.upsert_all(batch).expect("upsert") {
+            // Loading places nothing: every stored entry is its own story, as far as this goes.
+            store.join(outcome.id(), &[]).expect("placed");
+        }
+        // Stored entries are indexed under their topics, as ingest would have done.
+        topics.index_pending(store).expect("topics");
+        if before / 100_000 != *n / 100_000 {
+            eprintln!("loaded {n} entries in {:.0?}", started.elapsed());
+        }
+    }
+}
+
 /// Rounds of 200 new entries measured at each size. With seven, the million's rounds spread from
 /// 1.35 to 2.53 ms in one run and its ratio to the 10,000 row moved from 1.37× to 1.92× between
 /// two runs; the median of 21 moves less.
 const ROUNDS: usize = 21;
 
-/// [`ROUNDS`] rounds of 200 new entries, a fifth of them edited copies of recent stories from
-/// other sources, numbered on from `next`; per-entry microseconds, sorted, and the time per step.
-fn measure(
-    store: &Store,
-    topics: &Topics,
-    rules: &StoryRules,
-    vocabulary: &Vocabulary,
-    rng: &mut Rng,
-    next: &mut u64,
-) -> (Vec<f64>, Steps) {
-    let mut rounds = Vec::new();
-    let mut steps = Steps::default();
-    for _ in 0..ROUNDS {
+/// Rounds of 200 new entries into one store, a fifth of them edited copies of recent stories
+/// from other sources, numbered on from the store's last entry.
+struct Measured<'s> {
+    store: &'s Store,
+    next: u64,
+    /// Per-entry microseconds of each round.
+    rounds: Vec<f64>,
+    steps: Steps,
+}
+
+impl<'s> Measured<'s> {
+    fn new(store: &'s Store, next: u64) -> Measured<'s> {
+        Measured {
+            store,
+            next,
+            rounds: Vec::new(),
+            steps: Steps::default(),
+        }
+    }
+
+    fn round(
+        &mut self,
+        topics: &Topics,
+        rules: &StoryRules,
+        vocabulary: &Vocabulary,
+        rng: &mut Rng,
+    ) {
+        let next = &mut self.next;
         let entries: Vec<Entry> = (0..200)
             .map(|i| {
                 *next += 1;
                 if i % 5 == 0 {
                     // An edited copy of a recent story from another source.
-                    let mut copy = synthetic(
-                        *next - 1 - rng.below(1_000.min(*next - 1)),
-                        vocabulary,
-                        &mut Rng(0),
-                    );
+                    let mut copy =
+                        synthetic(*next - 1 - rng.below(1_000.min(*next - 1)), vocabulary);
                     copy.source_id = format!("copier{}", rng.below(5));
                     copy.canonical_url = Some(format!("https://copier.ru/{next}"));
-                    copy.published = synthetic(*next, vocabulary, &mut Rng(1)).published;
+                    copy.published = published(*next);
                     copy.text = format!("Как сообщает пресс-служба, {}", copy.text);
                     copy
                 } else {
-                    synthetic(*next, vocabulary, rng)
+                    synthetic(*next, vocabulary)
                 }
             })
             .collect();
         let started = Instant::now();
         for entry in entries {
-            ingest(store, topics, entry, rules, &mut steps);
+            ingest(self.store, topics, entry, rules, &mut self.steps);
         }
-        rounds.push(started.elapsed().as_secs_f64() * 1e6 / 200.0);
+        self.rounds
+            .push(started.elapsed().as_secs_f64() * 1e6 / 200.0);
     }
-    rounds.sort_by(f64::total_cmp);
-    (rounds, steps)
+
+    /// The rounds' per-entry microseconds, sorted, the time per step, and the number the next
+    /// entry would have.
+    fn finish(mut self) -> (Vec<f64>, Steps, u64) {
+        self.rounds.sort_by(f64::total_cmp);
+        (self.rounds, self.steps, self.next)
+    }
 }
 
 fn walk(path: &std::path::Path) -> u64 {
