@@ -12,7 +12,7 @@
 //! minutes, its rounds alternated with the big store's, and the ratio of the two medians is the
 //! growth figure. Rows taken minutes apart on this kind of machine (a VM on shared cores) moved
 //! by a third from run to run on their own, the 10,000 row as much as the million, so their
-//! ratio swung from 1.1× to 1.8× with the same code.
+//! ratio swung between 0.96× and 1.79× with the same code.
 
 use std::hint::black_box;
 use std::time::Instant;
