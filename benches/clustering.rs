@@ -262,6 +262,7 @@ const ROUNDS: usize = 21;
 /// from other sources, numbered on from the store's last entry.
 struct Measured<'s> {
     store: &'s Store,
+    /// The number the next entry gets.
     next: u64,
     /// Per-entry microseconds of each round.
     rounds: Vec<f64>,
@@ -288,18 +289,18 @@ impl<'s> Measured<'s> {
         let next = &mut self.next;
         let entries: Vec<Entry> = (0..200)
             .map(|i| {
+                let number = *next;
                 *next += 1;
                 if i % 5 == 0 {
-                    // An edited copy of a recent story from another source.
-                    let mut copy =
-                        synthetic(*next - 1 - rng.below(1_000.min(*next - 1)), vocabulary);
+                    // An edited copy of one of the last thousand entries, from another source.
+                    let mut copy = synthetic(number - 1 - rng.below(1_000.min(number)), vocabulary);
                     copy.source_id = format!("copier{}", rng.below(5));
-                    copy.canonical_url = Some(format!("https://copier.ru/{next}"));
-                    copy.published = published(*next);
+                    copy.canonical_url = Some(format!("https://copier.ru/{number}"));
+                    copy.published = published(number);
                     copy.text = format!("Как сообщает пресс-служба, {}", copy.text);
                     copy
                 } else {
-                    synthetic(*next, vocabulary)
+                    synthetic(number, vocabulary)
                 }
             })
             .collect();

@@ -50,17 +50,22 @@ fn raw_scan(bytes: &[u8]) -> usize {
     text_bytes
 }
 
+/// A new sled database at `dir`, with the cache the store uses.
+fn fresh_sled(dir: &std::path::Path) -> sled::Db {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(vestnik::store::CACHE_BYTES)
+        .open()
+        .expect("sled opens")
+}
+
 /// The named crates' least work (see the module comment): the time to parse alone, and to parse,
 /// sanitize and store.
 fn named_floor(bytes: &[u8], dir: &std::path::Path) -> (Duration, Duration) {
     let started = Instant::now();
     let feed = feed_rs::parser::parse(bytes).expect("feed-rs parses the bench feed");
     let parsed = started.elapsed();
-    let db = sled::Config::new()
-        .path(dir)
-        .cache_capacity(vestnik::store::CACHE_BYTES)
-        .open()
-        .expect("sled opens");
+    let db = fresh_sled(dir);
     for (n, item) in feed.entries.iter().enumerate() {
         let html = item
             .content
@@ -106,11 +111,7 @@ fn replay(
     dir: &std::path::Path,
 ) -> (Duration, Duration) {
     let started = Instant::now();
-    let db = sled::Config::new()
-        .path(dir)
-        .cache_capacity(vestnik::store::CACHE_BYTES)
-        .open()
-        .expect("sled opens");
+    let db = fresh_sled(dir);
     let mut fingerprints = Duration::ZERO;
     for (name, rows) in rows {
         let tree_started = Instant::now();
